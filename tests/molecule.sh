@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Run every molecule scenario against one shared lab: the `default` scenario brings it up once (or
+# reuses a running one) and tears it down at the end; each scenario resets it in its prepare step.
+# MOLECULE_SCENARIOS="lab window" limits the run; MAILOPS_LAB_KEEP=1 keeps the lab up afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -n "${MOLECULE_SCENARIOS:-}" ]; then
+  args=()
+  for s in default $MOLECULE_SCENARIOS; do args+=(--scenario-name "$s"); done
+  exec molecule test "${args[@]}"
+fi
+exec molecule test --all
