@@ -131,7 +131,6 @@ class ActionModule(ActionBase):
                 }
                 took_over = acquire(path, record, args["break_lock"])
                 result["lock"] = read_lock(path) or {}
-                result["changed"] = True
                 if took_over is not None:
                     result["took_over"] = took_over
                     self._display.warning(
@@ -139,7 +138,7 @@ class ActionModule(ActionBase):
                         % (path, took_over.get("run_id", "?"), took_over.get("pid", "?"))
                     )
             else:
-                result["changed"] = release(path, args["run_id"])
+                result["released"] = release(path, args["run_id"])
                 result["lock"] = {}
         except (ValueError, OSError) as exc:
             raise AnsibleActionFail("window_lock: %s" % exc) from exc

@@ -18,6 +18,8 @@ description:
     another controller, is refused unless O(break_lock=true).
   - C(state=released) removes the lock only when this run holds it.
   - Runs on the controller only; it never connects to the target host.
+  - Always reports C(changed=false): the lock is the run's own bookkeeping, not state of the managed
+    systems, so a window that changes nothing reports nothing changed.
 options:
   path:
     description: Path of the lock file on the controller.
@@ -71,6 +73,10 @@ lock:
   returned: always
   type: dict
   sample: {run_id: "20260110T050000Z-4242", host: ops1, pid: 4242, started: "2026-01-10T05:00:00+00:00"}
+released:
+  description: Whether this call removed the lock (state=released).
+  returned: when state=released
+  type: bool
 took_over:
   description: The stale lock that was taken over, if any.
   returned: when a stale lock was taken over

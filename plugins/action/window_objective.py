@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of mailops.window.window_objective: records an objective's outcome on the controller."""
+
+from __future__ import annotations
+
+import time
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.mailops.window.plugins.module_utils._window_phases import (
+    OBJECTIVES,
+    OBJECTIVE_STATUSES,
+    WindowEventError,
+    make_objective_event,
+)
+
+ARGUMENT_SPEC = {
+    "objective": {"type": "str", "required": True, "choices": list(OBJECTIVES)},
+    "status": {"type": "str", "required": True, "choices": list(OBJECTIVE_STATUSES)},
+    "detail": {"type": "str", "default": ""},
+    "backups": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "host": {"type": "str", "required": True},
+            "path": {"type": "str", "required": True},
+            "sha256": {"type": "str", "required": True},
+        },
+    },
+}
+
+
+class ActionModule(ActionBase):
+    """Returns a ``window_event`` for the window_report callback; never touches a remote host."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        try:
+            event = make_objective_event(
+                args["objective"], args["status"], time.time(),
+                detail=args["detail"], backups=args["backups"],
+                host=task_vars.get("inventory_hostname"),
+                check_mode=bool(self._task.check_mode),
+            )
+        except WindowEventError as exc:
+            raise AnsibleActionFail("window_objective: %s" % exc)
+        result.update(
+            changed=False,
+            window_event=event,
+            msg="window objective %s: %s" % (event["objective"], event["status"].replace("_", " ")),
+        )
+        return result
