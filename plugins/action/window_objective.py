@@ -28,6 +28,7 @@ ARGUMENT_SPEC = {
             "host": {"type": "str", "required": True},
             "path": {"type": "str", "required": True},
             "sha256": {"type": "str", "required": True},
+            "version": {"type": "str"},
         },
     },
 }

@@ -272,7 +272,7 @@ class CallbackModule(CallbackBase):
 
     def _consume(self, result):
         """Take the window_event out of a result of one of the window_* actions, if there is one."""
-        kind = "phase"
+        kind = _EVENT_KIND_BY_ACTION.get(_task_action(_result_task(result)))
         if kind is None:
             return
         data = _result_data(result)

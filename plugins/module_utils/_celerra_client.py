@@ -261,6 +261,14 @@ class ParamikoSession(object):
                 pass
             raise
         self.added_host_key = policy.added
+        # Many small request/answer exchanges: do not let Nagle's algorithm hold them back.
+        transport = client.get_transport() if hasattr(client, 'get_transport') else None
+        sock = getattr(transport, 'sock', None)
+        if isinstance(sock, socket.socket):
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
         return client
 
     def connect(self):
@@ -490,8 +498,8 @@ class CelerraClient(object):
                  known_hosts='~/.ssh/known_hosts', host_key_policy='strict', connect_timeout=10,
                  command_timeout=60, nas_db='/nas', connect_retries=4, log=None, session=None,
                  sleep=None, clock=None):
-        if not _NAS_DB_RE.fullmatch(nas_db or ''):
-            raise CelerraArgumentError('invalid nas_db %r: expected an absolute path' % (nas_db,))
+        if not _NAS_DB_RE.fullmatch(nas_db or '') or any(part in ('.', '..') for part in nas_db.split('/')):
+            raise CelerraArgumentError('invalid nas_db %r: expected an absolute path without . or ..' % (nas_db,))
         if host_key_policy not in ('strict', 'accept_new'):
             raise CelerraArgumentError('invalid host_key_policy %r' % (host_key_policy,))
         self.nas_db = nas_db

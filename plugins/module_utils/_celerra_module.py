@@ -75,9 +75,9 @@ class CelerraModule(object):
             p = self.params
             for key in ('connect_timeout', 'command_timeout'):
                 if p[key] <= 0:
-                    self.module.fail_json(msg='%s must be a positive number of seconds' % key)
+                    self.fail_json('%s must be a positive number of seconds' % key)
             if p['connect_retries'] < 0:
-                self.module.fail_json(msg='connect_retries must not be negative')
+                self.fail_json('connect_retries must not be negative')
             try:
                 self._client = CelerraClient(
                     host=p['host'], port=p['port'], username=p['username'], password=p['password'],
@@ -86,7 +86,7 @@ class CelerraModule(object):
                     command_timeout=p['command_timeout'], nas_db=p['nas_db'],
                     connect_retries=p['connect_retries'], log=self.log)
             except CelerraClientError as exc:
-                self.module.fail_json(msg=exc.msg)
+                self.fail_json(exc.msg)
         return self._client
 
     def debug_result(self):

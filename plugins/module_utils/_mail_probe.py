@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 import base64
 import email.policy
+import http.client
 import email.utils
 import imaplib
 import poplib
@@ -367,14 +368,15 @@ def http_get(url, user, password, timeout, tls=None):
     except HTTPError as exc:
         body = exc.read() if exc.fp is not None else b""
         return exc.code, body.decode("utf-8", "replace")
-    except (URLError, OSError) as exc:
+    except (URLError, OSError, http.client.HTTPException) as exc:
         reason = exc.reason if isinstance(exc, URLError) else exc
-        raise ProbeError("webmail connect", _url_endpoint(url), describe(reason) if isinstance(reason, Exception) else str(reason))
+        raise ProbeError("webmail connect", _url_endpoint(url),
+                         describe(reason) if isinstance(reason, Exception) else str(reason))
     with response:
         charset = response.headers.get_content_charset() or "utf-8"
         try:
             return response.status, response.read().decode(charset, "replace")
-        except (OSError, LookupError) as exc:
+        except (OSError, LookupError, http.client.HTTPException) as exc:
             raise ProbeError("webmail connect", _url_endpoint(url), describe(exc))
 
 

@@ -205,9 +205,10 @@ def make_objective_event(objective, status, at, detail="", backups=None, host=No
         where = "backups[%d]" % index
         if not isinstance(backup, dict):
             raise WindowEventError("%s must be a dict with host, path and sha256" % where)
-        unknown = sorted(set(backup) - set(("host", "path", "sha256")))
+        unknown = sorted(set(backup) - set(("host", "path", "sha256", "version")))
         if unknown:
-            raise WindowEventError("%s has unknown keys: %s (allowed: host, path, sha256)" % (where, ", ".join(unknown)))
+            raise WindowEventError("%s has unknown keys: %s (allowed: host, path, sha256, version)"
+                                   % (where, ", ".join(unknown)))
         missing = [key for key in ("host", "path", "sha256") if backup.get(key) in (None, "")]
         if missing:
             raise WindowEventError("%s is missing: %s" % (where, ", ".join(missing)))
@@ -218,7 +219,10 @@ def make_objective_event(objective, status, at, detail="", backups=None, host=No
         sha = _text(backup["sha256"], where + ".sha256")
         if not _SHA256_RE.match(sha):
             raise WindowEventError("%s.sha256 must be 64 hexadecimal digits" % where)
-        clean_backups.append({"host": b_host, "path": b_path, "sha256": sha.lower()})
+        version = backup.get("version")
+        if version is not None:
+            version = _text(version, where + ".version")
+        clean_backups.append({"host": b_host, "path": b_path, "sha256": sha.lower(), "version": version or None})
     return {
         "schema": EVENT_SCHEMA,
         "kind": "objective",
@@ -541,6 +545,10 @@ class WindowTracker(object):
                                       % (", ".join("%g" % s for s in self.time_scales_seen), "%g" % self.time_scale)))
         return notices
 
+    @staticmethod
+    def _within(minutes, limit):
+        return None if minutes is None else minutes <= limit + TOLERANCE_MINUTES
+
     def report(self, now, hosts=None, playbooks=None, run_started_at=None):
         """The report as a JSON-ready dict (no task arguments or results: only the window events,
         and host and task names)."""
@@ -665,8 +673,8 @@ class WindowTracker(object):
                 "minutes": window_minutes,
                 "budget_minutes": self.window_budget_minutes,
                 "contingency_minutes": self.contingency_minutes,
-                "within_budget": None if window_minutes is None else window_minutes <= self.window_budget_minutes + TOLERANCE_MINUTES,
-                "within_contingency": None if window_minutes is None else window_minutes <= self.contingency_minutes + TOLERANCE_MINUTES,
+                "within_budget": self._within(window_minutes, self.window_budget_minutes),
+                "within_contingency": self._within(window_minutes, self.contingency_minutes),
             },
             "critical_path": {
                 "planned_minutes": planned,
@@ -742,8 +750,9 @@ def render_markdown(report):
                     [(o["name"], o["status"].replace("_", " "), o["detail"]) for o in report["objectives"]])
     lines += ["", "## Backups", ""]
     if report["backups"]:
-        lines += _table(["host", "path", "sha256", "objective"],
-                        [(b["host"], b["path"], b["sha256"], b["objective"]) for b in report["backups"]])
+        lines += _table(["host", "path", "sha256", "version", "objective"],
+                        [(b["host"], b["path"], b["sha256"], b.get("version"), b["objective"])
+                         for b in report["backups"]])
     else:
         lines.append("No backup was recorded.")
     lines += ["", "## Hosts", ""]

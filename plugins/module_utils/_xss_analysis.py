@@ -201,9 +201,11 @@ def refresh_target(content):
 class _Analyser(HTMLParser):
     """Tokenise a document and collect findings (see the module docstring)."""
 
-    def __init__(self, depth=0):
+    def __init__(self, depth=0, markers=()):
         super().__init__(convert_charrefs=True)
         self.findings = []
+        self.marks = {}
+        self._markers = [m for m in markers if m]
         self._depth = depth
         self._line_starts = [0]
         # Open elements that switch the parsing namespace: (tag, namespace of their children).
@@ -304,6 +306,10 @@ class _Analyser(HTMLParser):
 
     # -- content -------------------------------------------------------------------
     def handle_data(self, data):
+        for index, marker in enumerate(self._markers):
+            # A marker counts once it is seen as text, and only after the markers before it.
+            if marker not in self.marks and marker in data and all(m in self.marks for m in self._markers[:index]):
+                self.marks[marker] = self._offset() + data.index(marker)
         if self.cdata_elem == "style":
             reason = dangerous_css(data)
             if reason:
@@ -352,17 +358,18 @@ def is_executable(document):
 
 
 def analyse_between(document, begin, end):
-    """Findings located between the first ``begin`` marker and the next ``end`` marker.
+    """Findings located between the ``begin`` marker and the ``end`` marker.
 
-    Returns ``(findings, window_found)``. Without the begin marker every finding is
-    returned and ``window_found`` is False; without the end marker the window runs to the
-    end of the document (a payload that swallowed it stays inside).
+    Markers count only where they appear as text (not inside a tag or an attribute), and
+    ``end`` only after ``begin``. Returns ``(findings, window_found)``. Without the begin
+    marker every finding is returned and ``window_found`` is False; without the end marker
+    the window runs to the end of the document, so a payload that swallowed the end marker
+    (into an attribute, say) stays inside.
     """
-    findings = analyse(document)
-    start = document.find(begin) if begin else -1
-    if start < 0:
+    analyser = _Analyser(markers=(begin, end))
+    findings = analyser.analyse(document or "")
+    if begin not in analyser.marks:
         return findings, False
-    stop = document.find(end, start + len(begin)) if end else -1
-    if stop < 0:
-        stop = len(document)
+    start = analyser.marks[begin]
+    stop = analyser.marks.get(end, len(document))
     return [f for f in findings if start <= f.offset < stop], True

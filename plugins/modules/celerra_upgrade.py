@@ -170,7 +170,7 @@ progress:
   returned: when the module polled
   type: list
   elements: str
-  sample: ["control station: step 1/5 precheck (0%)"]
+  sample: ["control station: running step 1/5 precheck"]
 planned:
   description: The upgrade or rollback commands that ran (in check mode, that would run).
   returned: always
@@ -210,8 +210,8 @@ DEFAULT_UPGRADE = {
 def _state_line(name, entry):
     label = 'control station' if name == 'cs' else name
     step = entry.get('step_name') or '-'
-    return '%s: %s step %d/%d %s (%d%%)' % (label, entry['state'], entry['step'], entry['steps'], step,
-                                          entry['progress'])
+    # no percentage: a line is logged when it changes, so once per step and state
+    return '%s: %s step %d/%d %s' % (label, entry['state'], entry['step'], entry['steps'], step)
 
 
 def _public_status(status):

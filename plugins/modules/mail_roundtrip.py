@@ -107,6 +107,7 @@ attributes:
     description: No diff.
   platform:
     platforms: posix
+    support: full
     description: Runs wherever it is executed, normally the controller.
 notes:
   - The probe message carries its token in an C(X-Mail-Check-Token) header and in its subject.

@@ -28,8 +28,11 @@ description:
     with the control message's page instead.
   - With O(expect=closed) the module fails when any payload would run, or when the result is
     inconclusive (a payload or the control message was not shown); with O(expect=open) it fails when
-    none would run; with O(expect=report) it only reports. A broken hop (SMTP, webmail connection or
-    authentication) fails in every mode.
+    none would run; with O(expect=report) it only reports. A broken hop fails in every mode, naming
+    it and its C(host:port) in RV(failed_hop) and RV(endpoint), one of C(smtp connect), C(smtp starttls),
+    C(smtp auth), C(smtp send) (a refused session; a single refused message only marks that payload
+    undelivered), C(webmail connect), C(webmail auth) (HTTP 401 or 403), C(webmail inbox) (any other
+    error status of C(/inbox)).
   - The probe messages are deleted afterwards over IMAP unless O(delete_after=false).
   - The module talks to the servers over the network from where it runs; delegate it to the controller.
 author:
@@ -145,6 +148,7 @@ attributes:
     description: No diff.
   platform:
     platforms: posix
+    support: full
     description: Runs wherever it is executed, normally the controller.
 requirements:
   - PyYAML, only for O(payloads_file).

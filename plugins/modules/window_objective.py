@@ -58,6 +58,9 @@ options:
         description: SHA-256 of the backup file, 64 hexadecimal digits.
         type: str
         required: true
+      version:
+        description: The version of the software the backup holds, shown in the report.
+        type: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.conn
@@ -77,8 +80,8 @@ attributes:
   connection:
     support: none
   delegation:
-    support: none
-    details: It runs on the controller whatever the host.
+    support: partial
+    details: It always runs on the controller, so C(delegate_to) changes nothing.
   diff_mode:
     support: none
   platform:
@@ -100,6 +103,7 @@ EXAMPLES = r"""
       - host: mta1
         path: /var/backups/mailops/cpms-mta1.tar.gz
         sha256: "{{ mta1_backup.checksum }}"
+        version: 6.7.19
   run_once: true
 
 - name: Record that the Control Station upgrade was rolled back
@@ -141,10 +145,10 @@ window_event:
       type: str
       sample: all four CPMS hosts report 6.7.19.1
     backups:
-      description: The backups given, with O(backups[].sha256) in lower case.
+      description: The backups given, with O(backups[].sha256) in lower case and O(backups[].version) null when not given.
       type: list
       elements: dict
-      sample: [{host: mta1, path: /var/backups/mailops/cpms-mta1.tar.gz, sha256: 0a1b...}]
+      sample: [{host: mta1, path: /var/backups/mailops/cpms-mta1.tar.gz, sha256: 0a1b..., version: 6.7.19}]
     host:
       description: The inventory host the task ran for.
       type: str

@@ -87,8 +87,8 @@ attributes:
   connection:
     support: none
   delegation:
-    support: none
-    details: It runs on the controller whatever the host.
+    support: partial
+    details: It always runs on the controller, so C(delegate_to) changes nothing.
   diff_mode:
     support: none
   platform:
