@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from ansible.module_utils import _internal
 
 REPO = Path(__file__).resolve().parents[3]
 COLLECTIONS = REPO / "collections"
@@ -47,9 +48,16 @@ def run_module(capsys):
         if check_mode:
             args["_ansible_check_mode"] = True
         capsys.readouterr()
-        with patch_module_args(args):
-            with pytest.raises(SystemExit) as exited:
-                module.main()
+        # A module runs in its own process on the target, never in the controller: undo the
+        # process-wide flag that importing controller code (in other tests) sets.
+        was_controller = _internal.is_controller
+        _internal.is_controller = False
+        try:
+            with patch_module_args(args):
+                with pytest.raises(SystemExit) as exited:
+                    module.main()
+        finally:
+            _internal.is_controller = was_controller
         out = capsys.readouterr().out
         result = json.loads(out)
         result["rc"] = exited.value.code
