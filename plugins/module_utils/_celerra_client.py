@@ -275,6 +275,8 @@ class ParamikoSession(object):
         """Connect, retrying transient failures with exponential backoff (bounded)."""
         if self.client is not None:
             return
+        if self.private_key and not os.path.isfile(self.private_key):
+            raise CelerraConnectionError('private_key %s does not exist or is not a file' % self.private_key)
         delay = self.backoff
         last = None
         for attempt in range(1, self.connect_retries + 2):

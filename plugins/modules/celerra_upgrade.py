@@ -195,7 +195,6 @@ import re
 from ansible_collections.mailops.window.plugins.module_utils import _celerra_parsers as parsers
 from ansible_collections.mailops.window.plugins.module_utils._celerra_client import (
     Arg,
-    CelerraArgumentError,
     CelerraTimeoutError,
     CommandTemplate,
 )
@@ -306,9 +305,8 @@ class Upgrade(object):
             if cs is None:
                 self.fail('the upgrade status has no "cs" line')
             if cs['state'] == 'failed':
-                self.fail('control station rollback failed at step %d/%d %s' % (cs['step'], cs['steps'],
-                                                                                  cs['step_name']),
-                          failed_step=self.failed_step('cs', cs))
+                self.fail('control station rollback failed at step %d/%d %s'
+                          % (cs['step'], cs['steps'], cs['step_name']), failed_step=self.failed_step('cs', cs))
             return cs['state'] == 'rolled_back', _state_line('cs', cs)
         return check
 
@@ -380,7 +378,8 @@ class Upgrade(object):
                 self.plan(self.rollback_tpl)
                 return self.result(True, before, {'control_station': target})
             self.start(self.rollback_tpl)
-            self.client.note('control station: rollback started (%s)' % _state_line('cs', cs))
+            self.client.note('control station: rollback started (the upgrade %s -> %s was %s at step %d/%d)'
+                             % (cs['from'], cs['to'], cs['state'], cs['step'], cs['steps']))
         self.poll_status(self.rollback_done_check(), 'control station rollback')
         after = {'control_station': self.verify_station(family)}
         return self.result(True, before, after)
