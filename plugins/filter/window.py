@@ -26,7 +26,7 @@ def host_values(hosts, hostvars, name, missing=None):
 
 
 def share_mount(entry, placement, addresses):
-    """A share of the layout as the nfs_shares role takes it, from the mover that holds it now.
+    """A share of the layout as the nfs_shares role takes it (filesystem, path, server), from the mover that holds it now.
 
     ``placement`` maps file system -> mover as the Celerra reports it (or is empty before it is known);
     the planned mover of ``entry`` stands in for a file system with no placement.
@@ -39,7 +39,7 @@ def share_mount(entry, placement, addresses):
         raise AnsibleFilterError("share_mount: layout entry %r lacks %s" % (entry, exc)) from exc
     if mover not in addresses:
         raise AnsibleFilterError("share_mount: no address for data mover %s in celerra_mover_addresses" % mover)
-    return {"filesystem": filesystem, "path": path, "server": addresses[mover], "mover": mover}
+    return {"filesystem": filesystem, "path": path, "server": addresses[mover]}
 
 
 def off_plan(layout, placement):

@@ -34,7 +34,7 @@ def test_share_mount_follows_the_actual_placement():
 
 def test_share_mount_uses_the_plan_when_the_placement_is_unknown():
     mount = share_mount(LAYOUT, {}, ADDRESSES)
-    assert mount == {"filesystem": "fs_store2", "path": "/var/cpms/store2", "server": "celerra-dm3", "mover": "server_3"}
+    assert mount == {"filesystem": "fs_store2", "path": "/var/cpms/store2", "server": "celerra-dm3"}
 
 
 def test_share_mount_refuses_a_mover_without_address():
