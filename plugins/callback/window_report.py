@@ -199,6 +199,8 @@ class CallbackModule(CallbackBase):
         self._report_dir = "./reports"
         self._progress_interval = 10.0
         self._tracker = None
+        # Runs that record no window event (lab housekeeping, ad-hoc plays) get no report.
+        self._events_seen = 0
         self._last_progress = None
         self._playbooks = []
         self._run_started_at = None
@@ -286,6 +288,7 @@ class CallbackModule(CallbackBase):
             self._display.warning("window_report: ignored an event from %s: %s" % (_result_host_name(result), exc))
             return
         notices = self._ensure_tracker().apply(event)
+        self._events_seen += 1
         if event["kind"] == "phase":
             self._last_progress = self._clock()
         self._emit(notices)
@@ -364,6 +367,8 @@ class CallbackModule(CallbackBase):
 
     @_guarded
     def v2_playbook_on_stats(self, stats):
+        if not self._events_seen:
+            return
         tracker = self._ensure_tracker()
         now = self._clock()
         self._emit(tracker.finalize(now))

@@ -316,15 +316,27 @@ def test_report_is_written_with_latest_copies_and_no_task_data(make_callback, tm
     # a second run in the same second does not overwrite the first
     again, _, again_clock = make_callback()
     again_clock.now = at(9)
+    again.v2_runner_on_ok(phase_result("preflight", "started", 9))
     again.v2_playbook_on_stats(FakeStats({}))
     assert (directory / ("window-%s-2.json" % stamp)).exists()
     assert json.loads((directory / "latest.json").read_text())["phases"][2]["state"] == "not_run"
+
+
+def test_a_run_without_window_events_writes_no_report(make_callback, tmp_path):
+    callback, display, _ = make_callback(report_dir=str(tmp_path / "reports"))
+    callback.v2_runner_on_ok(FakeResult("localhost", FakeTask("ansible.builtin.command", "Lab housekeeping"), {}))
+    callback.v2_playbook_on_stats(FakeStats({"localhost": {"ok": 1}}))
+    assert callback.report_paths == []
+    assert not (tmp_path / "reports").exists()
+    assert not any(line.startswith("window report:") for line in display.lines)
 
 
 def test_unwritable_report_dir_is_a_warning(make_callback, tmp_path):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     callback, display, _ = make_callback(report_dir=str(blocker / "reports"))
+    callback.v2_runner_on_ok(phase_result("preflight", "started", 0))
+    callback.v2_runner_on_ok(phase_result("preflight", "finished", 0))
     callback.v2_playbook_on_stats(FakeStats({}))
     assert callback.report_paths == []
     assert len(display.warnings) == 1
