@@ -4,9 +4,10 @@
 # MOLECULE_SCENARIOS="lab window" limits the run; MAILOPS_LAB_KEEP=1 keeps the lab up afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+args=()
+if [ "${MAILOPS_LAB_KEEP:-}" = 1 ]; then args+=(--destroy never); fi
 if [ -n "${MOLECULE_SCENARIOS:-}" ]; then
-  args=()
   for s in default $MOLECULE_SCENARIOS; do args+=(--scenario-name "$s"); done
   exec molecule test "${args[@]}"
 fi
-exec molecule test --all
+exec molecule test --all "${args[@]}"

@@ -68,6 +68,8 @@ class Mover(object):
         self.id, self.slot, self.version, self.type = id, slot, version, type
         self.reboot_start = None     # fake time a reboot began
         self.panicked = False
+        self.cpu_reboot = False      # the reboot was started by server_cpu (it ends on its own)
+        self.reboot_panics = False   # that reboot ends in a panic (the dm_panic fault)
 
     @property
     def name(self):
@@ -133,6 +135,9 @@ class FakeControlStation(object):
         if m.reboot_start is None:
             return 5
         elapsed = self.now - m.reboot_start
+        if m.reboot_panics:
+            # as the lab: a panicking reboot walks 0, 1 and panics at 2/3 of the reboot's time
+            return [0, 1][min(int(elapsed / (DM_REBOOT_SECONDS / 3)), 1)]
         walk = [0, 1, 3, 4]
         return walk[min(int(elapsed / (DM_REBOOT_SECONDS / 4)), 3)]
 
@@ -151,6 +156,15 @@ class FakeControlStation(object):
 
     # -- upgrade state machine --------------------------------------------------------------------
     def _tick(self):
+        for mover in self.movers.values():
+            if not mover.cpu_reboot or mover.reboot_start is None:
+                continue
+            elapsed = self.now - mover.reboot_start
+            if mover.reboot_panics and elapsed >= DM_REBOOT_SECONDS * 2 / 3:
+                mover.reboot_start, mover.cpu_reboot, mover.reboot_panics = None, False, False
+                mover.panicked = True
+            elif not mover.reboot_panics and elapsed >= DM_REBOOT_SECONDS:
+                mover.reboot_start, mover.cpu_reboot = None, False
         job = self.cs_job
         if job is not None and self.cs_status['state'] in ('running', 'rolling_back'):
             steps = job['steps']
@@ -225,6 +239,7 @@ class FakeControlStation(object):
             ('bin', 'nas_server'): self.nas_server, ('bin', 'nas_fs'): self.nas_fs,
             ('bin', 'server_mount'): self.server_mount, ('bin', 'server_umount'): self.server_umount,
             ('bin', 'server_export'): self.server_export, ('bin', 'nas_checkup'): self.nas_checkup,
+            ('bin', 'server_cpu'): self.server_cpu,
             ('sbin', 'getreason'): self.getreason, ('sbin', 'nas_upgrade'): self.nas_upgrade,
         }
         handler = handlers.get((m.group(1), m.group(2))) if m else None
@@ -425,6 +440,58 @@ class FakeControlStation(object):
             return error(2220, mover, '%s : No such file or directory' % path)
         self.exports[mover][path] = options
         return Result(0, '%s : done\n' % mover)
+
+    def server_cpu(self, args):
+        """`server_cpu <mover> -reboot [-monitor] now`, as the lab's: a panicked mover can be rebooted,
+        one that is rebooting cannot (2102); the lock must be free and the station consistent."""
+        usage = error(2230, 'server_cpu', 'usage: server_cpu <movername> -reboot [-monitor] now')
+        if not args:
+            return usage
+        name, reboot, monitor, when = args[0], False, False, None
+        for arg in args[1:]:
+            if arg == '-reboot':
+                reboot = True
+            elif arg == '-monitor':
+                monitor = True
+            elif arg.startswith('-'):
+                return error(2230, 'server_cpu', "invalid option '%s'" % arg)
+            elif when is None:
+                when = arg
+            else:
+                return usage
+        if not reboot or when is None or name == 'ALL':
+            return usage
+        if when != 'now':
+            return error(2230, 'server_cpu', "invalid option '%s'" % when)
+        if name not in self.movers:
+            return error(2100, name, 'No such data mover')
+        lock = self._lock(name)
+        if lock:
+            return lock
+        if not self.cs_consistent():
+            return error(5005, 'server_cpu', 'control station software inconsistent')
+        mover = self.movers[name]
+        if mover.reboot_start is not None:
+            return error(2102, name, 'data mover not ready (reason %d)' % self.reason(name))
+        mover.panicked = False
+        mover.reboot_start, mover.cpu_reboot = self.now, True
+        mover.reboot_panics = self.faults.get('dm_panic') == name
+        if mover.reboot_panics:
+            del self.faults['dm_panic']
+        if not monitor:
+            return Result(0, '%s : reboot in progress\n' % name)
+        # -monitor: one reason code per poll (an eighth of the reboot) until it is back or panicked
+        codes = []
+        while True:
+            code = self.reason(name)
+            if code in (5, 7):
+                break
+            codes.append(str(code))
+            self.advance(DM_REBOOT_SECONDS / 8)
+        if code == 7:
+            return Result(2, '%s : reboot in progress %s\nError 2102: %s : data mover panicked (reason 7)\n'
+                          % (name, '.'.join(codes + ['7']), name))
+        return Result(0, '%s : reboot in progress %s\n' % (name, '.'.join(codes + ['done'])))
 
     def nas_checkup(self, args):
         if args:

@@ -87,7 +87,7 @@ def test_documentation_matches_the_argument_spec(docs, name, monkeypatch):
 def test_action_group_in_runtime():
     with open(os.path.join(REPO, 'meta', 'runtime.yml')) as f:
         runtime = yaml.safe_load(f)
-    assert runtime['action_groups']['celerra'] == ['celerra_info', 'celerra_upgrade', 'celerra_filesystem']
+    assert runtime['action_groups']['celerra'] == ['celerra_info', 'celerra_upgrade', 'celerra_filesystem', 'celerra_mover']
     assert runtime['requires_ansible']
 
 
