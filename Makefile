@@ -68,7 +68,15 @@ unit: venv-test
 lint: venv-test
 	$(BIN)/ansible-lint --profile production playbooks roles
 
+# ansible-test keeps one pinned venv per sanity test under ~/.ansible/test/venv (see tests/sanity.sh). Its
+# shellcheck test needs the shellcheck program; git and rsync copy the collection into the tree it needs.
+SANITY_APT_PACKAGES := shellcheck git rsync
 sanity: venv-test
+	@missing=""; for p in $(SANITY_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 	bash tests/sanity.sh
 
 molecule: apt venv-test

@@ -227,7 +227,7 @@ class Pop3Mailbox:
             listing = self.client.uidl()[1]
             found = []
             for line in reversed(listing):
-                number, _, uidl = line.decode("ascii", "replace").partition(" ")
+                number, dummy_sep, uidl = line.decode("ascii", "replace").partition(" ")
                 if uidl in seen:
                     continue
                 headers = b"\r\n".join(self.client.top(int(number), 0)[1])

@@ -26,7 +26,7 @@ description:
   - The probe message is deleted afterwards (over IMAP, or over POP3 when IMAP failed) unless
     O(delete_after=false). A failed deletion is a warning, not a failure.
 author:
-  - mailops maintainers
+  - mailops maintainers (!UNKNOWN)
 options:
   smtp_host:
     description: Address of the MTA to submit the probe message to.

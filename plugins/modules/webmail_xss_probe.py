@@ -36,7 +36,7 @@ description:
   - The probe messages are deleted afterwards over IMAP unless O(delete_after=false).
   - The module talks to the servers over the network from where it runs; delegate it to the controller.
 author:
-  - mailops maintainers
+  - mailops maintainers (!UNKNOWN)
 options:
   smtp_host:
     description: Address of the MTA that delivers the probe messages.
@@ -424,14 +424,14 @@ class XssProbe:
         listed = {}
 
         def look():
-            _, page, url = self.get("inbox", "webmail inbox")
+            dummy_status, page, url = self.get("inbox", "webmail inbox")
             for uid, subject, message_url in parse_inbox(page, url):
                 match = self.subject_pattern.search(subject)
                 if match and int(match.group(1)) in wanted:
                     listed[int(match.group(1))] = (uid, message_url)
             return wanted.issubset(listed)
 
-        _, looks = poll(look, self.p["timeout"], self.p["poll_interval"])
+        dummy_result, looks = poll(look, self.p["timeout"], self.p["poll_interval"])
         self.timings["inbox_looks"] = looks
         for entry in self.entries:
             if entry["number"] in listed:
@@ -444,7 +444,7 @@ class XssProbe:
         for entry in self.entries:
             if entry["uid"] is None:
                 continue
-            status, page, _ = self.get(entry["url"], "webmail message")
+            status, page, dummy_url = self.get(entry["url"], "webmail message")
             if status != 200:
                 entry["evidence"].append("GET /message/%s answered HTTP %d" % (entry["uid"], status))
                 continue
@@ -582,8 +582,8 @@ def main():
     report = dict(changed=not deleted, token=token, route=route, timings=probe.timings, vulnerable=bool(executable),
                   executable=executable, inconclusive=inconclusive, results=results, summary=summary,
                   control=control, deleted=deleted, expect=p["expect"])
-    verdict = ("%d of %d payload(s) would run script on %s: %s" % (len(executable), summary["total"], p["webmail_url"],
-                                                                    ", ".join(executable))
+    verdict = ("%d of %d payload(s) would run script on %s: %s"
+               % (len(executable), summary["total"], p["webmail_url"], ", ".join(executable))
                if executable else
                "none of %d payload(s) would run script on %s (%d rendered)"
                % (summary["total"], p["webmail_url"], summary["rendered"]))

@@ -18,7 +18,7 @@ description:
     another controller, is refused unless O(break_lock=true).
   - C(state=released) removes the lock only when this run holds it.
   - Runs on the controller only; it never connects to the target host.
-  - Always reports C(changed=false): the lock is the run's own bookkeeping, not state of the managed
+  - Always reports C(changed=false). The lock is the run's own bookkeeping, not state of the managed
     systems, so a window that changes nothing reports nothing changed.
 options:
   path:
@@ -38,16 +38,26 @@ options:
     description: Take the lock even when another live run or another controller holds it.
     type: bool
     default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details: The lock is taken and released in check mode too, so a dry run cannot overlap a real one.
   diff_mode:
     support: none
   platform:
+    support: full
     platforms: posix
 author:
-  - mailops maintainers
+  - mailops maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

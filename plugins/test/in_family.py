@@ -26,7 +26,7 @@ options:
     type: str
     required: true
 author:
-  - mailops maintainers
+  - mailops maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
