@@ -77,7 +77,7 @@ seealso:
   - module: mailops.window.window_phase
   - module: mailops.window.window_objective
 author:
-  - mailops maintainers
+  - mailops maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

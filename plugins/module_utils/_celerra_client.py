@@ -472,7 +472,7 @@ class CommandTemplate(object):
             raise CelerraArgumentError('command template %r must start with an absolute path to the command'
                                        % template)
         for part in self.parts:
-            for _, field, spec, conversion in string.Formatter().parse(part):
+            for dummy, field, spec, conversion in string.Formatter().parse(part):
                 if field is None:
                     continue
                 if field not in self.allowed or spec or conversion:

@@ -320,7 +320,7 @@ def parse_server_mount(text):
         m = re.match(r'^\s*(\S+)\s+on\s+(/\S*)\s+(\S+)\s*$', line)
         if not m:
             raise CelerraParseError('server_mount', text, 'unexpected line %r' % line)
-        fstype, _, opts = m.group(3).partition(',')
+        fstype, dummy, opts = m.group(3).partition(',')
         options = [o for o in opts.split(',') if o]
         mode = 'ro' if 'ro' in options else 'rw'
         mounts.append({'fs': m.group(1), 'mountpoint': m.group(2), 'fstype': fstype, 'options': options, 'mode': mode})

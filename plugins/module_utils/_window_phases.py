@@ -459,7 +459,7 @@ class WindowTracker(object):
         names = []
         for step in self.critical_steps():
             parts = [(self.phase_remaining_minutes(self.phases[name], now), name) for name in step]
-            longest = max(minutes for minutes, _ in parts)
+            longest = max(minutes for minutes, dummy in parts)
             total += longest
             names.extend(name for minutes, name in parts if minutes > 0)
         return total, names
@@ -708,7 +708,7 @@ def _cell(value):
 
 
 def _table(headers, rows):
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for dummy in headers) + "|"]
     for row in rows:
         lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
     return lines

@@ -94,7 +94,7 @@ options:
     choices: [present, absent]
     default: present
 author:
-  - mailops maintainers
+  - mailops maintainers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''
@@ -331,7 +331,7 @@ class FileSystem(object):
         before = self.current()
         after = self.desired(before)
         steps = self.plan(before, after)
-        planned = [self.client.line(argv) for _, argv in steps]
+        planned = [self.client.line(argv) for dummy, argv in steps]
         changed = bool(steps)
         if changed and not self.cm.check_mode:
             for (mover, argv), line in zip(steps, planned):

@@ -45,7 +45,7 @@ options:
     type: str
     default: /nas/sbin/nas_upgrade -status
 author:
-  - mailops maintainers
+  - mailops maintainers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

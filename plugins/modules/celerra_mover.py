@@ -68,7 +68,7 @@ options:
     type: float
     default: 5
 author:
-  - mailops maintainers
+  - mailops maintainers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

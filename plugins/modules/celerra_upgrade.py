@@ -93,7 +93,7 @@ options:
     type: str
     default: /nas/sbin/nas_upgrade -status
 author:
-  - mailops maintainers
+  - mailops maintainers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''
@@ -463,7 +463,7 @@ class Upgrade(object):
         else:
             batches = [(m, [m]) for m in need]
         if self.cm.check_mode:
-            for arg, _ in batches:
+            for arg, dummy in batches:
                 self.plan(self.upgrade_tpl, version=family, movers=arg)
             after = dict(before)
             after.update((m, family) for m in need)

@@ -90,7 +90,7 @@ attributes:
 seealso:
   - module: mailops.window.window_phase
 author:
-  - mailops maintainers
+  - mailops maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -97,7 +97,7 @@ attributes:
 seealso:
   - module: mailops.window.window_objective
 author:
-  - mailops maintainers
+  - mailops maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

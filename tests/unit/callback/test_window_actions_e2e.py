@@ -59,7 +59,7 @@ def results(tmp_path_factory):
     root = tmp_path_factory.mktemp("window-actions")
     out = root / "results.json"
     tasks = []
-    for name, (module, args, _) in CASES.items():
+    for name, (module, args, dummy_expected) in CASES.items():
         tasks.append({"name": name, "mailops.window." + module: args, "register": name, "ignore_errors": True})
     tasks.append({"name": "good_phase_checked", "mailops.window.window_phase": {"phase": "backup", "state": "finished"},
                   "register": "good_phase_checked", "check_mode": True})

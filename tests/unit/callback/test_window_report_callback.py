@@ -142,7 +142,7 @@ def test_plugin_identity(controller_side):
 
 
 def test_options_defaults_and_environment(make_callback, monkeypatch, tmp_path):
-    callback, _, _ = make_callback()
+    callback, dummy_display, dummy_clock = make_callback()
     assert callback.get_option("progress_interval") == 10
     assert callback.get_option("window_budget_minutes") == 120
     assert callback.get_option("contingency_minutes") == 150
@@ -158,7 +158,7 @@ def test_options_defaults_and_environment(make_callback, monkeypatch, tmp_path):
 
 
 def test_bad_option_values_are_corrected_with_a_warning(make_callback):
-    callback, display, _ = make_callback(progress_interval=-1, window_budget_minutes=100, contingency_minutes=50)
+    callback, display, dummy_clock = make_callback(progress_interval=-1, window_budget_minutes=100, contingency_minutes=50)
     assert callback._progress_interval == 0
     assert callback._tracker.contingency_minutes == 100
     assert any("progress_interval -1 is negative" in w for w in display.warnings)
@@ -231,7 +231,7 @@ def test_only_the_window_actions_feed_events(make_callback):
 
 
 def test_a_bad_event_from_a_window_action_is_ignored_with_a_warning(make_callback):
-    callback, display, _ = make_callback()
+    callback, display, dummy_clock = make_callback()
     bad = wp.make_phase_event("stop_mail", "started", at(0))
     bad["phase"] = "drop_tables"
     callback.v2_runner_on_ok(FakeResult("localhost", FakeTask("mailops.window.window_phase"), {"window_event": bad}))
@@ -244,7 +244,7 @@ def test_a_bad_event_from_a_window_action_is_ignored_with_a_warning(make_callbac
 
 
 def test_loop_items_feed_events_once(make_callback):
-    callback, _, clock = make_callback()
+    callback, dummy_display, clock = make_callback()
     item = phase_result("stop_mail", "started", 0)
     clock.now = at(1)
     callback.v2_runner_item_on_ok(item)
@@ -254,8 +254,8 @@ def test_loop_items_feed_events_once(make_callback):
 
 
 def test_own_errors_become_one_warning_per_hook_and_never_raise(make_callback):
-    callback, display, _ = make_callback()
-    for _ in range(3):
+    callback, display, dummy_clock = make_callback()
+    for dummy in range(3):
         callback.v2_runner_on_ok(ExplodingResult())
         callback.v2_runner_on_failed(ExplodingResult(), ignore_errors=False)
     assert len(display.warnings) == 2
@@ -314,7 +314,7 @@ def test_report_is_written_with_latest_copies_and_no_task_data(make_callback, tm
     assert (directory / "latest.md").read_text() == wp.render_markdown(report)
 
     # a second run in the same second does not overwrite the first
-    again, _, again_clock = make_callback()
+    again, dummy_display, again_clock = make_callback()
     again_clock.now = at(9)
     again.v2_runner_on_ok(phase_result("preflight", "started", 9))
     again.v2_playbook_on_stats(FakeStats({}))
@@ -323,7 +323,7 @@ def test_report_is_written_with_latest_copies_and_no_task_data(make_callback, tm
 
 
 def test_a_run_without_window_events_writes_no_report(make_callback, tmp_path):
-    callback, display, _ = make_callback(report_dir=str(tmp_path / "reports"))
+    callback, display, dummy_clock = make_callback(report_dir=str(tmp_path / "reports"))
     callback.v2_runner_on_ok(FakeResult("localhost", FakeTask("ansible.builtin.command", "Lab housekeeping"), {}))
     callback.v2_playbook_on_stats(FakeStats({"localhost": {"ok": 1}}))
     assert callback.report_paths == []
@@ -334,7 +334,7 @@ def test_a_run_without_window_events_writes_no_report(make_callback, tmp_path):
 def test_unwritable_report_dir_is_a_warning(make_callback, tmp_path):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
-    callback, display, _ = make_callback(report_dir=str(blocker / "reports"))
+    callback, display, dummy_clock = make_callback(report_dir=str(blocker / "reports"))
     callback.v2_runner_on_ok(phase_result("preflight", "started", 0))
     callback.v2_runner_on_ok(phase_result("preflight", "finished", 0))
     callback.v2_playbook_on_stats(FakeStats({}))

@@ -55,7 +55,7 @@ class MailStore:
         return user in self.users and self.users[user] == password
 
     def local_user(self, address):
-        local, _, domain = address.strip().strip("<>").rpartition("@")
+        local, dummy, domain = address.strip().strip("<>").rpartition("@")
         if domain.lower() != self.domain or local not in self.users:
             return None
         return local
@@ -148,7 +148,7 @@ class SmtpHandler(_LineHandler):
         self.send("220 fake-mta ESMTP")
         lines = self.lines()
         for line in lines:
-            verb, _, arg = line.partition(" ")
+            verb, dummy, arg = line.partition(" ")
             verb = verb.upper()
             if verb == "EHLO":
                 helo, sender, rcpts = True, None, []
@@ -160,14 +160,14 @@ class SmtpHandler(_LineHandler):
                 helo, sender, rcpts = True, None, []
                 self.send("250 fake-mta")
             elif verb == "AUTH":
-                mechanism, _, initial = arg.partition(" ")
+                mechanism, dummy, initial = arg.partition(" ")
                 if not helo or not options.get("auth") or authed:
                     self.send("503 5.5.1 Error: authentication not enabled or already done")
                 elif mechanism.upper() != "PLAIN":
                     self.send("504 5.5.4 Unsupported authentication mechanism")
                 else:
                     try:
-                        _, user, password = base64.b64decode(initial, validate=True).decode("utf-8").split("\0")
+                        authzid, user, password = base64.b64decode(initial, validate=True).decode("utf-8").split("\0")
                     except (ValueError, binascii.Error):
                         self.send("501 5.5.2 Cannot decode response")
                         continue
@@ -243,7 +243,7 @@ class Pop3Handler(_LineHandler):
         user, box, deleted = None, None, set()
         self.send("+OK fake POP3 ready.")
         for line in self.lines():
-            verb, _, arg = line.partition(" ")
+            verb, dummy, arg = line.partition(" ")
             verb = verb.upper()
             args = arg.split()
             if verb == "QUIT":
@@ -283,7 +283,7 @@ class Pop3Handler(_LineHandler):
                     self._multi("+OK", ["%d %s" % (n, value(m)) for n, m in enumerate(box, 1) if n not in deleted])
             elif verb in ("TOP", "RETR"):
                 raw = box[int(args[0]) - 1].raw.decode("utf-8", "replace")
-                head, _, body = raw.partition("\r\n\r\n")
+                head, dummy, body = raw.partition("\r\n\r\n")
                 lines = head.split("\r\n") + [""]
                 body_lines = body.split("\r\n")
                 lines += body_lines[:int(args[1])] if verb == "TOP" else body_lines
@@ -342,7 +342,7 @@ def uid_set(text, known):
     result = set()
     top = max(known) if known else 0
     for part in text.split(","):
-        low, _, high = part.partition(":")
+        low, dummy, high = part.partition(":")
         low = top if low == "*" else int(low)
         high = low if not high else (top if high == "*" else int(high))
         result.update(u for u in known if min(low, high) <= u <= max(low, high))
@@ -356,8 +356,8 @@ class ImapHandler(_LineHandler):
         user, box, writable = None, None, False
         self.send("* OK [CAPABILITY IMAP4rev1 UIDPLUS] fake IMAP ready.")
         for line in self.lines():
-            tag, _, rest = line.partition(" ")
-            command, _, arg = rest.partition(" ")
+            tag, dummy, rest = line.partition(" ")
+            command, dummy, arg = rest.partition(" ")
             command = command.upper()
             try:
                 args = imap_args(arg)
@@ -477,7 +477,7 @@ class WebmailHandler(http.server.BaseHTTPRequestHandler):
         if not header.startswith("Basic "):
             return None
         try:
-            user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+            user, dummy, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
         except (ValueError, binascii.Error):
             return None
         return user if self.server.store.check(user, password) else None

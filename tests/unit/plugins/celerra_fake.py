@@ -309,7 +309,7 @@ class FakeControlStation(object):
         if args == ['-list']:
             out = ['id      inuse type acl   volume    name                server']
             for name, fs in sorted(self.fs.items(), key=lambda kv: kv[1]['id']):
-                mover, _ = self.mounted_on(name)
+                mover, dummy_entry = self.mounted_on(name)
                 server = str(self.movers[mover].id) if mover else ''
                 out.append(('%-9d %s    1   0     %-9d %-19s %s' % (fs['id'], 'y' if mover else 'n', fs['volume'],
                                                                     name, server)).rstrip())

@@ -56,7 +56,7 @@ class LoopbackControlStation(object):
     def serve(self):
         while not self.stop.is_set():
             try:
-                conn, _ = self.sock.accept()
+                conn, dummy_address = self.sock.accept()
             except socket.timeout:
                 continue
             except OSError:

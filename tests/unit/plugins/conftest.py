@@ -44,7 +44,8 @@ class ModuleResult(dict):
 @pytest.fixture
 def run_module(monkeypatch, capsys, station):
     """Run a module's main() against the fake Control Station; -> (result dict, log lines)."""
-    from ansible.module_utils import basic
+    from ansible.module_utils import _internal, basic
+    from ansible.module_utils.common import warnings as warnings_store
     from ansible.module_utils.testing import patch_module_args
     from ansible_collections.mailops.window.plugins.module_utils import _celerra_client as client_mod
     from celerra_fake import FakeSession
@@ -76,6 +77,12 @@ def run_module(monkeypatch, capsys, station):
             args['_ansible_diff'] = True
         del logs[:]
         capsys.readouterr()
+        # A module runs in a process of its own on the target: not as controller code (whatever
+        # controller code other tests imported, which flips this process-wide switch) and with no
+        # warnings or deprecations left over from an earlier run.
+        monkeypatch.setattr(_internal, 'is_controller', False)
+        monkeypatch.setattr(warnings_store, '_global_warnings', {})
+        monkeypatch.setattr(warnings_store, '_global_deprecations', {})
         with patch_module_args(args):
             with pytest.raises(SystemExit) as exc:
                 module.main()

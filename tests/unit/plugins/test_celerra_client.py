@@ -268,18 +268,18 @@ def client_with(answers, **kwargs):
 
 
 def test_command_line_is_env_nas_db_and_quoted():
-    client, session, _, _ = client_with([(0, '4.2.16-5\n', '')], command_timeout=7)
+    client, session, dummy_clock, dummy_logs = client_with([(0, '4.2.16-5\n', '')], command_timeout=7)
     assert client.nas_version()['version'] == '4.2.16-5'
     assert session.lines == [('env NAS_DB=/nas /nas/bin/nas_version', 7)]
     assert client.build('/nas/bin/x', ['a b', "it's", '$(id)']) == \
         "env NAS_DB=/nas /nas/bin/x 'a b' 'it'\"'\"'s' '$(id)'"
-    client2, session2, _, _ = client_with([(0, '10 - slot_0 primary control station\n', '')], nas_db='/nasdb')
+    client2, session2, dummy_clock, dummy_logs = client_with([(0, '10 - slot_0 primary control station\n', '')], nas_db='/nasdb')
     client2.getreason()
     assert session2.lines[0][0] == 'env NAS_DB=/nasdb /nasdb/sbin/getreason'
 
 
 def test_celerra_error_becomes_exception_with_code_and_output(sample):
-    client, _, _, _ = client_with([(2, sample('error_2201.txt'), '')])
+    client, dummy_session, dummy_clock, dummy_logs = client_with([(2, sample('error_2201.txt'), '')])
     with pytest.raises(c.CelerraCommandError) as exc:
         client.server_mount('server_2', 'fs_store1', '/fs_store1', 'rw')
     e = exc.value
@@ -290,7 +290,7 @@ def test_celerra_error_becomes_exception_with_code_and_output(sample):
 
 
 def test_failure_without_error_line_keeps_the_shell_message():
-    client, _, _, _ = client_with([(127, '', 'bash: /nas/bin/nas_fs: No such file or directory\n')])
+    client, dummy_session, dummy_clock, dummy_logs = client_with([(127, '', 'bash: /nas/bin/nas_fs: No such file or directory\n')])
     with pytest.raises(c.CelerraCommandError) as exc:
         client.nas_fs_list()
     assert exc.value.code is None and exc.value.rc == 127
@@ -298,20 +298,20 @@ def test_failure_without_error_line_keeps_the_shell_message():
 
 
 def test_unparseable_output_is_an_error():
-    client, _, _, _ = client_with([(0, 'garbage\n', '')])
+    client, dummy_session, dummy_clock, dummy_logs = client_with([(0, 'garbage\n', '')])
     with pytest.raises(c.CelerraParseError) as exc:
         client.nas_server_list()
     assert 'nas_server -list' in exc.value.msg and 'env NAS_DB=/nas /nas/bin/nas_server -list' in exc.value.msg
 
 
 def test_server_version_reports_a_mover_not_ready_instead_of_raising(sample):
-    client, _, _, _ = client_with([(2, sample('server_version_not_ready.txt'), '')])
+    client, dummy_session, dummy_clock, dummy_logs = client_with([(2, sample('server_version_not_ready.txt'), '')])
     movers = client.server_version()
     assert movers['server_3']['ready'] is False and movers['server_2']['ready'] is True
 
 
 def test_nas_version_reports_5005(sample):
-    client, _, _, _ = client_with([(2, sample('nas_version_5005_failed.txt'), '')])
+    client, dummy_session, dummy_clock, dummy_logs = client_with([(2, sample('nas_version_5005_failed.txt'), '')])
     station = client.nas_version()
     assert station['consistent'] is False and station['version'] is None
     assert station['upgrade']['step'] == 3 and station['error'].startswith('Error 5005')
@@ -320,16 +320,16 @@ def test_nas_version_reports_5005(sample):
 def test_checkup_exit_codes_1_and_2_carry_the_report(sample):
     text = sample('nas_checkup.txt').replace('Checking status........................................... Pass',
                                              'Checking status........................................... Fail')
-    client, _, _, _ = client_with([(2, text, '')])
+    client, dummy_session, dummy_clock, dummy_logs = client_with([(2, text, '')])
     report = client.nas_checkup()
     assert report['status'] == 'fail' and report['rc'] == 2
-    client, _, _, _ = client_with([(3, text, '')])
+    client, dummy_session, dummy_clock, dummy_logs = client_with([(3, text, '')])
     with pytest.raises(c.CelerraCommandError):
         client.nas_checkup()
 
 
 def test_commands_are_counted():
-    client, _, _, _ = client_with([(0, '4.2.16-5\n', ''), (0, 'server_2 :\n', '')])
+    client, dummy_session, dummy_clock, dummy_logs = client_with([(0, '4.2.16-5\n', ''), (0, 'server_2 :\n', '')])
     client.nas_version()
     client.server_export_list('server_2')
     assert client.command_list() == ['env NAS_DB=/nas /nas/bin/nas_version',
@@ -411,21 +411,21 @@ def test_poll_tolerates_transient_errors_and_not_ready():
 
 
 def test_poll_stops_on_a_real_error():
-    client, _, clock, _ = client_with([status_text('running', 1, 'precheck', 0),
-                                       (2, 'Error 2230: nas_upgrade : usage\n', '')])
+    client, dummy_session, clock, dummy_logs = client_with([status_text('running', 1, 'precheck', 0),
+                                                           (2, 'Error 2230: nas_upgrade : usage\n', '')])
     with pytest.raises(c.CelerraCommandError) as exc:
         client.poll(fetch_status(client), cs_check, timeout=100, interval=5, what='upgrade')
     assert exc.value.code == 2230 and clock.sleeps == [5]
 
 
 def test_poll_stops_on_a_permanent_connection_error():
-    client, _, _, _ = client_with([c.CelerraAuthenticationError('authentication failed')])
+    client, dummy_session, dummy_clock, dummy_logs = client_with([c.CelerraAuthenticationError('authentication failed')])
     with pytest.raises(c.CelerraAuthenticationError):
         client.poll(fetch_status(client), cs_check, timeout=100, interval=5, what='upgrade')
 
 
 def test_poll_times_out_on_the_clock():
-    client, _, clock, _ = client_with([status_text('running', 2, 'backup_nas_db', 20)] * 10)
+    client, dummy_session, clock, dummy_logs = client_with([status_text('running', 2, 'backup_nas_db', 20)] * 10)
     with pytest.raises(c.CelerraTimeoutError) as exc:
         client.poll(fetch_status(client), cs_check, timeout=12, interval=5, what='upgrade')
     assert clock.sleeps == [5, 5, 2]
