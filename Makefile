@@ -88,5 +88,5 @@ test: apt venv-test
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory molecule
 
-bench: apt venv-test
+bench: lab-up venv-test
 	$(BIN)/python bench/run.py
