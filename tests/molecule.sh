@@ -4,6 +4,9 @@
 # MOLECULE_SCENARIOS="lab window" limits the run; MAILOPS_LAB_KEEP=1 keeps the lab up afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Molecule remembers "created" between runs; forget it, so that `create` (which reuses a running lab and
+# builds what is missing) always looks at what really exists on this machine.
+molecule reset --all >/dev/null
 args=()
 if [ "${MAILOPS_LAB_KEEP:-}" = 1 ]; then args+=(--destroy never); fi
 if [ -n "${MOLECULE_SCENARIOS:-}" ]; then
