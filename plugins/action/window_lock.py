@@ -11,7 +11,6 @@ import os
 import socket
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 ARGUMENT_SPEC = {
@@ -114,10 +113,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validation.error_messages:
-            raise AnsibleActionFail("window_lock: " + "; ".join(validation.error_messages))
-        args = validation.validated_parameters
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         path = os.path.expanduser(args["path"])
         result["changed"] = False
         try:
