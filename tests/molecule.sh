@@ -4,6 +4,9 @@
 # MOLECULE_SCENARIOS="lab window" limits the run; MAILOPS_LAB_KEEP=1 keeps the lab up afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The lab's simulated durations run at half the `make window` time scale here (the whole suite shares
+# CI's 2 cores); every nested run inherits it.
+export MAILOPS_LAB_TIME_SCALE=${MAILOPS_LAB_TIME_SCALE:-0.005}
 # Molecule remembers "created" between runs; forget it, so that `create` (which reuses a running lab and
 # builds what is missing) always looks at what really exists on this machine.
 molecule reset --all >/dev/null
