@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmarks against the running lab (numbers for notes, never assertions).
 
 1. celerra_info: SSH connections, CLI commands (round trips) and wall time of one full gather,
@@ -46,7 +45,7 @@ def celerra_info(subset):
 
 def bench_info():
     for subset in (["all"], ["versions", "movers", "upgrade", "checkup"]):
-        runs = [celerra_info(subset) for _ in range(REPEAT)]
+        runs = [celerra_info(subset) for dummy in range(REPEAT)]
         times = [r[0] for r in runs]
         print("celerra_info gather_subset=%s: %d commands over %s SSH connection(s); ansible wall time "
               "median %.2f s (min %.2f, max %.2f, n=%d)"
