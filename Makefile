@@ -11,16 +11,17 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-# shellcheck: for ansible-test sanity (it skips the test silently without it).
-APT_PACKAGES := podman runc mmdebstrap openssh-client uidmap rsync git shellcheck
+# shellcheck: for ansible-test sanity (it skips the test silently without it). chromium: the HTML report test.
+APT_PACKAGES := podman runc mmdebstrap openssh-client uidmap rsync git shellcheck chromium
 LAB_INVENTORY := inventories/lab
 PLAYBOOK := $(BIN)/ansible-playbook -i $(LAB_INVENTORY)
 
-.PHONY: help apt venv venv-test window test unit lint sanity molecule lab-up lab-down lab-reset images build bench
+.PHONY: help apt venv venv-test window work-plan test unit lint sanity molecule lab-up lab-down lab-reset images build bench
 
 help:
 	@echo "make window     run the maintenance window against the container lab (brings the lab up)"
 	@echo "make test       install everything the tests need and run all tests"
+	@echo "make work-plan  the window's work plan document (Spanish and English) from its plan file, into reports/"
 	@echo "make lab-up | lab-down | lab-reset    manage the container lab"
 	@echo "make unit | lint | sanity | molecule  parts of 'make test'"
 	@echo "make build      build the collection tarball"
@@ -59,6 +60,10 @@ lab-reset: apt venv
 
 window: lab-up
 	$(PLAYBOOK) playbooks/maintenance.yml
+
+# The work plan people sign off before the night, generated from the plan file and the inventory.
+work-plan: venv
+	$(PLAYBOOK) playbooks/work_plan.yml
 
 build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path $(ROOT)

@@ -7,17 +7,16 @@ from __future__ import annotations
 import time
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
-from ansible_collections.mailops.window.plugins.module_utils._window_phases import (
-    OBJECTIVES,
+from ansible_collections.mailops.window.plugins.plugin_utils._tracker import (
     OBJECTIVE_STATUSES,
     WindowEventError,
     make_objective_event,
 )
+from ansible_collections.mailops.window.plugins.plugin_utils._window_action import WindowEventAction
 
 ARGUMENT_SPEC = {
-    "objective": {"type": "str", "required": True, "choices": list(OBJECTIVES)},
+    "objective": {"type": "str", "required": True},
     "status": {"type": "str", "required": True, "choices": list(OBJECTIVE_STATUSES)},
     "detail": {"type": "str", "default": ""},
     "backups": {
@@ -34,31 +33,23 @@ ARGUMENT_SPEC = {
 }
 
 
-class ActionModule(ActionBase):
+class ActionModule(WindowEventAction):
     """Returns a ``window_event`` for the window_report callback; never touches a remote host."""
-
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-    _supports_async = False
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        plan = self.declared_plan(task_vars, "window_objective")
         try:
             event = make_objective_event(
-                args["objective"], args["status"], time.time(),
+                plan, args["objective"], args["status"], time.time(),
                 detail=args["detail"], backups=args["backups"],
-                host=task_vars.get("inventory_hostname"),
-                check_mode=bool(self._task.check_mode),
+                host=task_vars.get("inventory_hostname"), check_mode=bool(self._task.check_mode),
             )
         except WindowEventError as exc:
             raise AnsibleActionFail("window_objective: %s" % exc)
-        result.update(
-            changed=False,
-            window_event=event,
-            msg="window objective %s: %s" % (event["objective"], event["status"].replace("_", " ")),
-        )
+        result.update(changed=False, window_event=event,
+                      msg="window objective %s: %s" % (event["objective"], event["status"].replace("_", " ")))
         return result

@@ -9,20 +9,26 @@ type: aggregate
 short_description: Progress, budget warnings and a timed report of the maintenance window
 version_added: 0.1.0
 description:
-  - Follows the maintenance window through the events that the C(mailops.window.window_phase) and
-    C(mailops.window.window_objective) actions return, and nothing else.
+  - Follows the maintenance window against its plan. The plan comes from the C(mailops.window.window_plan)
+    action at the start of the run (the window's plan file); a run that declares no plan gets no report.
+  - 'Phases are blocks of the playbook marked with the variable C(window_phase: <id>): a phase starts when
+    the first task of its block runs on some host, and ends when a task outside its block starts; it has
+    failed when a task in it failed (rescued or not). C(window_phase_background: true) on a block keeps
+    its phase open after the block, for work left running asynchronously and joined by a later block of
+    the same phase. The C(mailops.window.window_phase) action sets a state explicitly, with a detail.'
   - On each phase start and end it prints a line with the phase's time against its budget and the
     time used and left in the window and in the contingency, in plan (simulated) minutes at the
-    time scale given by the events.
+    time scale the plan was declared with.
   - 'While a phase is open it prints a progress line, at most every O(progress_interval) seconds,
     whenever the run reports anything (a task, an C(until) retry, an async poll), for example
     "upgrade_data_movers: 34 of 60 min (57%), window 71/120 min, contingency left 79 min".'
   - It warns when a phase overruns its budget, and when the window's elapsed time plus what the
-    critical path still needs no longer fits in the window, or in the contingency.
-  - At the end of the run it writes C(window-<UTC timestamp>.json) and C(.md) into O(report_dir),
-    copies them to C(latest.json) and C(latest.md), and prints their paths.
-  - The report holds the window events, host names, task names and the play recap counts; it never
-    holds task arguments or other task results.
+    critical path (the longest path of what is left, through the plan's C(after) dependencies) still
+    needs no longer fits in the window, or in the contingency.
+  - At the end of the run it writes C(window-<UTC timestamp>.json), C(.md) and C(.html) into
+    O(report_dir), copies them to C(latest.json), C(latest.md) and C(latest.html), and prints their paths.
+  - The report holds the plan, the window events, host names, task names and the play recap counts; it
+    never holds task arguments or other task results.
   - An error of its own is reported as a warning; it never stops the run.
   - It is an aggregate callback, so it works next to any stdout callback, including the one that
     ansible-runner installs.
@@ -52,28 +58,8 @@ options:
     ini:
       - section: window_report
         key: progress_interval
-  window_budget_minutes:
-    description:
-      - Length of the maintenance window, in plan minutes.
-    type: float
-    default: 120
-    env:
-      - name: MAILOPS_WINDOW_BUDGET_MINUTES
-    ini:
-      - section: window_report
-        key: window_budget_minutes
-  contingency_minutes:
-    description:
-      - The most the window may last with its contingency (a Control Station rollback), in plan
-        minutes.
-    type: float
-    default: 150
-    env:
-      - name: MAILOPS_CONTINGENCY_MINUTES
-    ini:
-      - section: window_report
-        key: contingency_minutes
 seealso:
+  - module: mailops.window.window_plan
   - module: mailops.window.window_phase
   - module: mailops.window.window_objective
 author:
@@ -104,19 +90,22 @@ from collections.abc import Mapping
 
 from ansible.plugins.callback import CallbackBase
 
-from ansible_collections.mailops.window.plugins.module_utils._window_phases import (
-    CONTINGENCY_MINUTES,
-    WINDOW_BUDGET_MINUTES,
+from ansible_collections.mailops.window.plugins.plugin_utils._plan import load_plan
+from ansible_collections.mailops.window.plugins.plugin_utils._render import render_markdown
+from ansible_collections.mailops.window.plugins.plugin_utils._render_html import render_html
+from ansible_collections.mailops.window.plugins.plugin_utils._tracker import (
     WindowEventError,
     WindowTracker,
     file_stamp,
-    render_markdown,
     validate_event,
 )
 
+PLAN_ACTION = "mailops.window.window_plan"
 PHASE_ACTION = "mailops.window.window_phase"
 OBJECTIVE_ACTION = "mailops.window.window_objective"
-_EVENT_KIND_BY_ACTION = {PHASE_ACTION: "phase", OBJECTIVE_ACTION: "objective"}
+_EVENT_KIND_BY_ACTION = {PLAN_ACTION: "plan", PHASE_ACTION: "phase", OBJECTIVE_ACTION: "objective"}
+PHASE_VARIABLE = "window_phase"
+BACKGROUND_VARIABLE = "window_phase_background"
 _MAX_NAME = 200
 
 
@@ -171,6 +160,19 @@ def _task_action(task):
     return getattr(task, "resolved_action", None) or getattr(task, "action", None)
 
 
+def _task_phase(task):
+    """The phase block a task is in: (phase id or None, background), from the nearest block (or
+    include) up the task's parents that sets ``window_phase``."""
+    node = task
+    while node is not None:
+        variables = getattr(node, "vars", None)
+        if isinstance(variables, Mapping) and isinstance(variables.get(PHASE_VARIABLE), str):
+            background = variables.get(BACKGROUND_VARIABLE, False)
+            return variables[PHASE_VARIABLE], background is True or str(background).lower() in ("true", "yes", "1")
+        node = getattr(node, "_parent", None)
+    return None, False
+
+
 def _write_atomically(path, text):
     directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix=".window-report-", dir=directory)
@@ -217,26 +219,10 @@ class CallbackModule(CallbackBase):
     def _configure(self):
         self._report_dir = self.get_option("report_dir") or "./reports"
         interval = float(self.get_option("progress_interval"))
-        budget = float(self.get_option("window_budget_minutes"))
-        contingency = float(self.get_option("contingency_minutes"))
         if interval < 0:
             self._display.warning("window_report: progress_interval %g is negative, using 0" % interval)
             interval = 0.0
-        if budget <= 0:
-            self._display.warning("window_report: window_budget_minutes %g must be positive, using %d"
-                                  % (budget, WINDOW_BUDGET_MINUTES))
-            budget = float(WINDOW_BUDGET_MINUTES)
-        if contingency < budget:
-            self._display.warning("window_report: contingency_minutes %g is shorter than the window, using %g"
-                                  % (contingency, budget))
-            contingency = budget
         self._progress_interval = interval
-        self._tracker = WindowTracker(window_budget_minutes=budget, contingency_minutes=contingency)
-
-    def _ensure_tracker(self):
-        if self._tracker is None:
-            self._tracker = WindowTracker(WINDOW_BUDGET_MINUTES, CONTINGENCY_MINUTES)
-        return self._tracker
 
     # -- output ---------------------------------------------------------------------------------
 
@@ -259,7 +245,9 @@ class CallbackModule(CallbackBase):
                 self._display.display(notice.text)
 
     def _tick(self):
-        tracker = self._ensure_tracker()
+        tracker = self._tracker
+        if tracker is None:
+            return
         now = self._clock()
         self._emit(tracker.check(now))
         if not tracker.open_phases():
@@ -274,24 +262,54 @@ class CallbackModule(CallbackBase):
 
     def _consume(self, result):
         """Take the window_event out of a result of one of the window_* actions, if there is one."""
-        kind = _EVENT_KIND_BY_ACTION.get(_task_action(_result_task(result)))
+        task = _result_task(result)
+        if self._tracker is not None:
+            phase, dummy = _task_phase(task)
+            self._emit(self._tracker.task_ran(phase, _result_host_name(result)))
+        kind = _EVENT_KIND_BY_ACTION.get(_task_action(task))
         if kind is None:
             return
         data = _result_data(result)
         if "window_event" not in data:
             return
         try:
-            event = validate_event(data["window_event"])
+            event = validate_event(data["window_event"], self._tracker.plan if self._tracker else None)
             if event["kind"] != kind:
                 raise WindowEventError("a %s action returned a %s event" % (kind, event["kind"]))
         except WindowEventError as exc:
             self._display.warning("window_report: ignored an event from %s: %s" % (_result_host_name(result), exc))
             return
-        notices = self._ensure_tracker().apply(event)
         self._events_seen += 1
+        if kind == "plan":
+            self._declare(event)
+            return
+        notices = self._tracker.apply(event)
         if event["kind"] == "phase":
             self._last_progress = self._clock()
         self._emit(notices)
+
+    def _declare(self, event):
+        if self._tracker is not None:
+            if self._tracker.plan["id"] == event["plan"]["id"]:
+                return  # the same plan declared again (another play or host)
+            self._display.warning("window_report: a second plan (%s) was declared in this run; the report follows %s"
+                                  % (event["plan"]["id"], self._tracker.plan["id"]))
+            return
+        self._tracker = WindowTracker(load_plan(event["plan"]), event["time_scale"])
+        if event["check_mode"]:
+            self._tracker.check_mode = True
+        for line in self._tracker.plan_lines():
+            self._display.display(line)
+
+    def _phase_failure(self, result, unreachable=False, ignored=False):
+        if self._tracker is None:
+            return
+        task = _result_task(result)
+        phase, dummy = _task_phase(task)
+        self._tracker.record_failure(_result_host_name(result), _task_name(task),
+                                     phase=phase, unreachable=unreachable, ignored=ignored)
+        if not ignored:
+            self._emit(self._tracker.task_ran(phase, _result_host_name(result)))
 
     @_guarded
     def v2_playbook_on_start(self, playbook):
@@ -303,6 +321,12 @@ class CallbackModule(CallbackBase):
 
     @_guarded
     def v2_playbook_on_task_start(self, task, is_conditional):
+        if self._tracker is not None:
+            phase, background = _task_phase(task)
+            try:
+                self._emit(self._tracker.task_started(phase, self._clock(), background=background))
+            except WindowEventError as exc:
+                self._display.warning("window_report: %s" % exc)
         self._tick()
 
     @_guarded
@@ -325,14 +349,12 @@ class CallbackModule(CallbackBase):
 
     @_guarded
     def v2_runner_on_failed(self, result, ignore_errors=False):
-        self._ensure_tracker().record_failure(_result_host_name(result), _task_name(_result_task(result)),
-                                              ignored=bool(ignore_errors))
+        self._phase_failure(result, ignored=bool(ignore_errors))
         self._tick()
 
     @_guarded
     def v2_runner_on_unreachable(self, result):
-        self._ensure_tracker().record_failure(_result_host_name(result), _task_name(_result_task(result)),
-                                              unreachable=True)
+        self._phase_failure(result, unreachable=True)
         self._tick()
 
     @_guarded
@@ -367,9 +389,9 @@ class CallbackModule(CallbackBase):
 
     @_guarded
     def v2_playbook_on_stats(self, stats):
-        if not self._events_seen:
+        if not self._events_seen or self._tracker is None:
             return
-        tracker = self._ensure_tracker()
+        tracker = self._tracker
         now = self._clock()
         self._emit(tracker.finalize(now))
         hosts = {}
@@ -388,20 +410,17 @@ class CallbackModule(CallbackBase):
             os.makedirs(directory, exist_ok=True)
             stem = "window-%s" % file_stamp(now)
             suffix = 1
-            while os.path.exists(os.path.join(directory, stem + ".json")) or \
-                    os.path.exists(os.path.join(directory, stem + ".md")):
+            while any(os.path.exists(os.path.join(directory, stem + suffix)) for suffix in (".json", ".md", ".html")):
                 suffix += 1
                 stem = "window-%s-%d" % (file_stamp(now), suffix)
-            json_text = json.dumps(report, indent=2) + "\n"
-            md_text = render_markdown(report)
-            json_path = os.path.join(directory, stem + ".json")
-            md_path = os.path.join(directory, stem + ".md")
-            _write_atomically(json_path, json_text)
-            _write_atomically(md_path, md_text)
-            _write_atomically(os.path.join(directory, "latest.json"), json_text)
-            _write_atomically(os.path.join(directory, "latest.md"), md_text)
+            paths = []
+            for suffix, body in ((".json", json.dumps(report, indent=2) + "\n"), (".md", render_markdown(report)),
+                                 (".html", render_html(report))):
+                paths.append(os.path.join(directory, stem + suffix))
+                _write_atomically(paths[-1], body)
+                _write_atomically(os.path.join(directory, "latest" + suffix), body)
         except OSError as exc:
             self._display.warning("window_report: cannot write the window report into %s: %s"
                                   % (directory, exc.strerror or type(exc).__name__))
             return []
-        return [json_path, md_path]
+        return paths

@@ -18,14 +18,10 @@ version_added: 0.1.0
 options:
   objective:
     description:
-      - The objective.
-      - V(celerra_5_1) the Celerra runs 5.1; V(cpms_6_7_19_1) CPMS runs 6.7.19.1;
-        V(shares_redistributed) the NFS shares are spread over the data movers as planned;
-        V(mail_tested) mail was proven to work end to end; V(webmail_hole_closed) the webmail
-        cross-site-scripting hole is closed.
+      - The objective, by its id in the plan declared with C(mailops.window.window_plan) (the
+        C(window_plan) variable); any other fails the task, naming the plan's objectives.
     type: str
     required: true
-    choices: [celerra_5_1, cpms_6_7_19_1, shares_redistributed, mail_tested, webmail_hole_closed]
   status:
     description:
       - How the objective ended.
@@ -96,7 +92,7 @@ author:
 EXAMPLES = r"""
 - name: Record that CPMS was patched, with the configuration backups
   mailops.window.window_objective:
-    objective: cpms_6_7_19_1
+    objective: cpms_patched
     status: met
     detail: all four CPMS hosts report 6.7.19.1
     backups:
@@ -108,7 +104,7 @@ EXAMPLES = r"""
 
 - name: Record that the Control Station upgrade was rolled back
   mailops.window.window_objective:
-    objective: celerra_5_1
+    objective: celerra_upgraded
     status: rolled_back
     detail: upgrade failed, Control Station back on 4.2.16-5
   run_once: true
@@ -123,7 +119,7 @@ window_event:
     schema:
       description: Version of the event format.
       type: str
-      sample: mailops.window/1
+      sample: mailops.window/2
     kind:
       description: Always V(objective).
       type: str
@@ -131,7 +127,7 @@ window_event:
     objective:
       description: The objective.
       type: str
-      sample: cpms_6_7_19_1
+      sample: cpms_patched
     status:
       description: The status given.
       type: str
@@ -161,5 +157,5 @@ msg:
   description: A one-line summary of the event.
   returned: success
   type: str
-  sample: "window objective cpms_6_7_19_1: met"
+  sample: "window objective cpms_patched: met"
 """

@@ -8,60 +8,31 @@ DOCUMENTATION = r"""
 module: window_phase
 short_description: Mark the start or end of a phase of the maintenance window
 description:
-  - Records that a phase of the maintenance window started, finished, failed, was skipped or was
-    rolled back. It runs on the controller only and never changes anything on a host.
-  - The event is returned as RV(window_event); the callback C(mailops.window.window_report) turns
-    these events into progress lines, budget warnings and the window report.
-  - 'The phases, their budgets in plan minutes and their lanes: C(preflight) 0 (before downtime, all),
-    C(backup) 0 (before downtime, mail), C(stop_mail) 10 (mail), C(unmount_shares) 5 (mail),
-    C(patch_cpms) 25 (mail, in parallel with C(upgrade_control_station)), C(upgrade_control_station)
-    25 (storage), C(rollback_control_station) 30 (storage, contingency only), C(upgrade_data_movers)
-    60 (storage), C(redistribute_shares) 5 (storage), C(mount_shares) 5 (mail), C(start_mail) 5
-    (mail), C(test_mail) 5 (all).'
-  - Mark a phase once per play (for example with C(run_once)); the callback merges the same start
-    reported by several hosts.
+  - Sets the state of a phase of the maintenance window explicitly, with a detail for the report. It
+    runs on the controller only and never changes anything on a host.
+  - Most phases need no such task. A phase is a block of the playbook marked with the variable
+    C(window_phase: <id>); the callback C(mailops.window.window_report) starts it when the block's first
+    task runs and ends it, finished or failed, when the block is left (see its documentation). Use this
+    action for what the block cannot say by itself, for example that a phase was V(skipped) and why,
+    or that it V(failed) although every task in it succeeded.
+  - The phase must be one of the phases of the plan declared with C(mailops.window.window_plan) (the
+    C(window_plan) variable); any other fails the task, naming the phase and the plan's phases.
+  - The event is returned as RV(window_event).
 version_added: 0.1.0
 options:
   phase:
     description:
-      - The phase, by its canonical name.
+      - The phase, by its id in the plan.
+      - Defaults to the phase of the block the task is in (the C(window_phase) variable).
     type: str
-    required: true
-    choices:
-      - preflight
-      - backup
-      - stop_mail
-      - unmount_shares
-      - patch_cpms
-      - upgrade_control_station
-      - rollback_control_station
-      - upgrade_data_movers
-      - redistribute_shares
-      - mount_shares
-      - start_mail
-      - test_mail
   state:
     description:
       - What happened to the phase. V(started) opens it; the other states close it.
       - A phase closed with V(failed) can later be marked V(rolled_back); a plain V(finished) never
-        hides an earlier V(failed). To run a phase again, mark it V(started) again.
+        hides an earlier failure, and no later inference overrides an explicit state.
     type: str
     required: true
     choices: [started, finished, failed, skipped, rolled_back]
-  budget_minutes:
-    description:
-      - Overrides the phase's budget from the plan, in plan (simulated) minutes.
-      - Given with V(started), it applies to that run of the phase.
-    type: float
-  time_scale:
-    description:
-      - How fast the window's clock runs compared with real time, so that
-        C(simulated_seconds = real_seconds / time_scale).
-      - V(1.0) on a real site. The lab's C(lab_time_scale) of V(0.01) makes one plan minute last
-        0.6 real seconds.
-      - Must be greater than 0.
-    type: float
-    default: 1.0
   detail:
     description:
       - A short free text shown in the report next to the phase (for example why it was skipped).
@@ -95,32 +66,29 @@ attributes:
     platforms: all
     support: full
 seealso:
+  - module: mailops.window.window_plan
   - module: mailops.window.window_objective
 author:
   - mailops maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
-- name: Mark the data mover upgrade as started
-  mailops.window.window_phase:
-    phase: upgrade_data_movers
-    state: started
-    time_scale: "{{ lab_time_scale | default(1.0) }}"
-  run_once: true
+- name: "Phase 5: upgrade the data movers"
+  vars:
+    window_phase: upgrade_data_movers
+  block:
+    - name: Say why the phase is skipped
+      mailops.window.window_phase:
+        state: skipped
+        detail: the Control Station was rolled back; the movers stay on 4.2
+      when: control_station_rolled_back
+      run_once: true
 
-- name: Mark the data mover upgrade as finished
+- name: Mark another phase as failed, with what failed
   mailops.window.window_phase:
-    phase: upgrade_data_movers
-    state: finished
-    time_scale: "{{ lab_time_scale | default(1.0) }}"
-    detail: server_2 and server_3 on T5.1.23.2
-  run_once: true
-
-- name: Skip the rollback phase when the upgrade went well
-  mailops.window.window_phase:
-    phase: rollback_control_station
-    state: skipped
-    detail: Control Station upgrade succeeded
+    phase: patch_cpms
+    state: failed
+    detail: "mta1: the installer died half-way; restored to 6.7.19"
   run_once: true
 """
 
@@ -133,7 +101,7 @@ window_event:
     schema:
       description: Version of the event format.
       type: str
-      sample: mailops.window/1
+      sample: mailops.window/2
     kind:
       description: Always V(phase).
       type: str
@@ -150,18 +118,6 @@ window_event:
       description: When the event was recorded, in seconds since the epoch (controller clock).
       type: float
       sample: 1735787045.123
-    time_scale:
-      description: The time scale given.
-      type: float
-      sample: 0.01
-    budget_minutes:
-      description: The phase's budget in plan minutes (the override if one was given).
-      type: float
-      sample: 60.0
-    budget_overridden:
-      description: Whether O(budget_minutes) was given.
-      type: bool
-      sample: false
     detail:
       description: The detail given.
       type: str
