@@ -14,6 +14,11 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+try:  # ansible-core 2.19+: where a loaded YAML node came from (file, line); only used to name the line
+    from ansible._internal._datatag._tags import Origin
+except ImportError:  # pragma: no cover
+    Origin = None
+
 from ansible_collections.mailops.window.plugins.plugin_utils._plan import PlanError, load_plan
 
 PLAN_VARIABLE = "window_plan"
@@ -58,8 +63,8 @@ def phase_markers(path, loader, seen=None):
     found = []
 
     def line_of(node):
-        origin = getattr(node, "ansible_pos", None)
-        return origin[1] if origin else None
+        origin = Origin.get_tag(node) if Origin is not None else None
+        return getattr(origin, "line_num", None)
 
     def walk(node):
         if isinstance(node, list):
