@@ -10,11 +10,11 @@ short_description: Mark the start or end of a phase of the maintenance window
 description:
   - Sets the state of a phase of the maintenance window explicitly, with a detail for the report. It
     runs on the controller only and never changes anything on a host.
-  - Most phases need no such task. A phase is a block of the playbook marked with the variable
-    C(window_phase: <id>); the callback C(mailops.window.window_report) starts it when the block's first
-    task runs and ends it, finished or failed, when the block is left (see its documentation). Use this
-    action for what the block cannot say by itself, for example that a phase was V(skipped) and why,
-    or that it V(failed) although every task in it succeeded.
+  - 'Most phases need no such task. A phase is a block of the playbook marked with the variable
+    C(window_phase: <id>); the callback C(mailops.window.window_report) starts it when the first task of
+    the block runs and ends it, finished or failed, when the block is left (see its documentation). Use
+    this action for what the block cannot say by itself, for example that a phase was V(skipped) and why,
+    or that it V(failed) although every task in it succeeded.'
   - The phase must be one of the phases of the plan declared with C(mailops.window.window_plan) (the
     C(window_plan) variable); any other fails the task, naming the phase and the plan's phases.
   - The event is returned as RV(window_event).

@@ -235,8 +235,9 @@ def _summary(report):
         counts[objective["status"]] = counts.get(objective["status"], 0) + 1
     met = "%d of %d" % (counts.get("met", 0), len(report.get("objectives", [])))
     others = ", ".join("%d %s" % (n, s.replace("_", " ")) for s, n in sorted(counts.items()) if s != "met") or "all met"
-    cards = (("Window", "%s min" % _num(window.get("minutes")), "budget %s min, contingency %s min<br>%s" % (
-                _e(_num(window["budget_minutes"])), _e(_num(window["contingency_minutes"])), verdict)),
+    window_body = "budget %s min, contingency %s min<br>%s" % (
+        _e(_num(window["budget_minutes"])), _e(_num(window["contingency_minutes"])), verdict)
+    cards = (("Window", "%s min" % _num(window.get("minutes")), window_body),
              ("Mail downtime", "%s min" % _num(down.get("minutes")), _e(down_note)),
              ("Critical path (planned)", "%s min" % _num(crit.get("planned_minutes")),
               '<span class="muted">%s</span>' % _e(" \u2192 ".join(crit.get("phases", [])))),

@@ -741,4 +741,3 @@ class WindowTracker(object):
             "hosts": host_rows,
             "warnings": list(self.warnings),
         }
-

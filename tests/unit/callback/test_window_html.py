@@ -128,7 +128,7 @@ def test_one_timeline_row_per_lane_in_plan_order(report, svg):
 
 def test_a_bar_per_phase_that_ran_and_a_planned_bar_per_window_phase(report, svg):
     ran = [p["name"] for p in report["phases"] if p["state"] not in ("not_run", "skipped")]
-    drawn = [name for name, (classes, _, _) in svg.actual.items() if "state-skipped" not in classes]
+    drawn = [name for name, (classes, dummy_x, dummy_w) in svg.actual.items() if "state-skipped" not in classes]
     assert sorted(drawn) == sorted(ran) and len(ran) == 10
     window = [p["name"] for p in report["phases"] if p["kind"] != "before_downtime"]
     assert sorted(svg.planned) == sorted(window)
@@ -161,8 +161,8 @@ def test_window_and_contingency_lines(svg, page):
 
 def test_bars_sit_on_the_minutes_axis(svg):
     # stop_mail (0..9) and unmount_shares (9..15): the second starts where the first ends
-    _, x0, w0 = svg.actual["stop_mail"]
-    _, x1, w1 = svg.actual["unmount_shares"]
+    dummy, x0, w0 = svg.actual["stop_mail"]
+    dummy, x1, w1 = svg.actual["unmount_shares"]
     assert x1 == pytest.approx(x0 + w0, abs=0.2)
     assert w1 / w0 == pytest.approx(6 / 9.0, rel=0.05)
     # before the downtime: left of minute 0

@@ -51,7 +51,7 @@ def png_pixels(data):
         elif kind == b"IDAT":
             idat += body
         pos += 12 + length
-    width, height, depth, colour, _, _, interlace = header
+    width, height, depth, colour, dummy_compression, dummy_filter, interlace = header
     assert depth == 8 and colour in (2, 6) and interlace == 0, header
     channels = 3 if colour == 2 else 4
     raw, stride, rows, prior = zlib.decompress(idat), width * channels, [], bytearray(width * channels)
