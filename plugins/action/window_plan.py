@@ -60,9 +60,10 @@ class ActionModule(WindowEventAction):
             return
         known = set(p["id"] for p in plan["phases"])
         unknown = [(phase, file_name, line) for phase, file_name, line in phase_markers(where, self._loader)
-                   if phase not in known]
+                   if not isinstance(phase, str) or phase not in known]
         if unknown:
             raise AnsibleActionFail(
-                "window_plan: the playbook marks %s, which the plan %s does not have; its phases are: %s"
+                "window_plan: the playbook marks %s, which the plan %s does not have (a marker is a literal phase "
+                "id); its phases are: %s"
                 % (", ".join("phase %r (%s)" % (phase, position(file_name, line)) for phase, file_name, line in unknown),
                    plan["id"], ", ".join(p["id"] for p in plan["phases"])))

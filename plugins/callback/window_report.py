@@ -265,7 +265,7 @@ class CallbackModule(CallbackBase):
         task = _result_task(result)
         if self._tracker is not None:
             phase, dummy = _task_phase(task)
-            self._emit(self._tracker.task_ran(phase, _result_host_name(result)))
+            self._phase_ran(phase, _result_host_name(result))
         kind = _EVENT_KIND_BY_ACTION.get(_task_action(task))
         if kind is None:
             return
@@ -306,10 +306,16 @@ class CallbackModule(CallbackBase):
             return
         task = _result_task(result)
         phase, dummy = _task_phase(task)
+        if not ignored:
+            self._phase_ran(phase, _result_host_name(result))  # first: a failure then belongs to the run
         self._tracker.record_failure(_result_host_name(result), _task_name(task),
                                      phase=phase, unreachable=unreachable, ignored=ignored)
-        if not ignored:
-            self._emit(self._tracker.task_ran(phase, _result_host_name(result)))
+
+    def _phase_ran(self, phase, host):
+        notices = self._tracker.task_ran(phase, host)
+        if notices:
+            self._last_progress = self._clock()  # the start line says as much as a progress line
+        self._emit(notices)
 
     @_guarded
     def v2_playbook_on_start(self, playbook):

@@ -251,7 +251,9 @@ class PhaseRecord(object):
         self.hosts = []
         self.failed_tasks = []
         self.task_failed = False  # a task of the phase failed (rescued or not) in the current run
+        self.failed_before_start = False
         self.explicit = False  # the current run's state was set by a window_phase action
+        self.explicit_hold = False  # closed explicitly: not reopened until the run leaves every phase block
         self.background = False
         self.pending_since = None  # a task of the phase started; the phase starts when one runs
         self.overrun_warned = False
@@ -351,9 +353,10 @@ class WindowTracker(object):
     def task_started(self, phase, at, background=False):
         """A task started; ``phase`` is the phase block it is in (None outside any). Closes the
         phases whose block has ended, and remembers when this phase's block was entered."""
-        if phase is not None and phase not in self.phases:
-            raise WindowEventError("a block marks phase %r, which the plan %s does not have"
-                                   % (phase, self.plan["id"]))
+        unknown_name = phase
+        unknown = phase is not None and phase not in self.phases
+        if unknown:
+            phase = None
         notices = []
         for rec in list(self.open_phases()):
             if rec.name != phase and not rec.background:
@@ -361,15 +364,23 @@ class WindowTracker(object):
         for rec in self.phases.values():
             if rec.name != phase:
                 rec.pending_since = None
+            if phase is None:
+                # Outside every phase block: a phase closed explicitly may be entered anew (next batch).
+                rec.explicit_hold = False
         if phase is not None:
             rec = self.phases[phase]
             if rec.is_open:
                 rec.background = bool(background)
-            elif self._current != phase and rec.pending_since is None:
-                # Entered anew (a phase closed explicitly stays closed for the rest of its block).
+            elif self._current != phase and rec.pending_since is None and not rec.explicit_hold:
+                # Entered anew. A phase closed explicitly stays closed while its block goes on, also
+                # after a block of another phase nested in it (a rollback in its rescue).
                 rec.pending_since = at
+                rec.failed_before_start = False
                 rec.background = bool(background)
         self._current = phase
+        if unknown:
+            raise WindowEventError("a block marks phase %r, which the plan %s does not have"
+                                   % (unknown_name, self.plan["id"]))
         return notices + self.check(at)
 
     def task_ran(self, phase, host=None):
@@ -397,7 +408,10 @@ class WindowTracker(object):
         label = "%s: %s" % (host, task_name)
         targets = [self.phases[phase]] if phase in self.phases else self.open_phases()
         for rec in targets:
-            rec.task_failed = True
+            if rec.is_open:
+                rec.task_failed = True
+            else:
+                rec.failed_before_start = True  # its first task failed: the phase starts failing
             if label not in rec.failed_tasks:
                 rec.failed_tasks.append(label)
 
@@ -406,7 +420,8 @@ class WindowTracker(object):
     def _start(self, rec, at):
         rec.runs.append([at, None])
         rec.state = "open"
-        rec.task_failed = False
+        rec.task_failed = rec.failed_before_start
+        rec.failed_before_start = False
         if rec.name in self._open_order:
             self._open_order.remove(rec.name)
         self._open_order.append(rec.name)
@@ -422,6 +437,8 @@ class WindowTracker(object):
     def _close(self, rec, state, at, explicit=False):
         rec.background = False
         rec.pending_since = None
+        if explicit:
+            rec.explicit_hold = True
         if rec.is_open:
             rec.runs[-1][1] = max(at, rec.runs[-1][0])
             rec.state = state

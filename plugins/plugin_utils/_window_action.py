@@ -74,7 +74,9 @@ def phase_markers(path, loader, seen=None):
         if not isinstance(node, Mapping):
             return
         variables = node.get("vars")
-        if isinstance(variables, Mapping) and _literal(variables.get(PHASE_VARIABLE)):
+        if isinstance(variables, Mapping) and PHASE_VARIABLE in variables:
+            # A marker must be a literal phase id (the callback reads it as written); anything else is
+            # returned as is, and is not a phase of any plan.
             found.append((variables[PHASE_VARIABLE], path, line_of(node)))
         for key in _MARKERS:
             args = node.get(key)
