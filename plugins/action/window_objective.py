@@ -51,5 +51,9 @@ class ActionModule(WindowEventAction):
         except WindowEventError as exc:
             raise AnsibleActionFail("window_objective: %s" % exc)
         result.update(changed=False, window_event=event,
-                      msg="window objective %s: %s" % (event["objective"], event["status"].replace("_", " ")))
+                      msg="window objective %s: %s" % (event["objective"], event["status"].replace("_", " ")),
+                      # Custom stats (like set_stats): AWX keeps them as the job's artifacts, a workflow passes
+                      # them on; every objective of the run ends up under window_objectives.
+                      ansible_stats={"data": {"window_objectives": {event["objective"]: event["status"]}},
+                                     "per_host": False, "aggregate": True})
         return result

@@ -50,7 +50,8 @@ class ActionModule(WindowEventAction):
         result.update(changed=False, window_event=event, plan_lines=lines,
                       critical_path=plan["critical_path"], planned_minutes=plan["planned_minutes"],
                       msg="window plan %s declared: %d phases, critical path %g min"
-                      % (plan["id"], len(plan["phases"]), plan["planned_minutes"]))
+                      % (plan["id"], len(plan["phases"]), plan["planned_minutes"]),
+                      ansible_stats={"data": {"window_plan": plan["id"]}, "per_host": False, "aggregate": True})
         return result
 
     def _check_markers(self, plan):

@@ -27,6 +27,9 @@ description:
     needs no longer fits in the window, or in the contingency.
   - At the end of the run it writes C(window-<UTC timestamp>.json), C(.md) and C(.html) into
     O(report_dir), copies them to C(latest.json), C(latest.md) and C(latest.html), and prints their paths.
+  - Under ansible-runner (and so under AWX or an automation controller), whose execution environment does not
+    keep the controller's disk, it also writes them into the run's artifacts directory, in
+    C(<artifacts>/window_report/) (ansible-runner gives that directory in C(AWX_ISOLATED_DATA_DIR)).
   - The report holds the plan, the window events, host names, task names and the play recap counts; it
     never holds task arguments or other task results.
   - An error of its own is reported as a warning; it never stops the run.
@@ -106,6 +109,9 @@ OBJECTIVE_ACTION = "mailops.window.window_objective"
 _EVENT_KIND_BY_ACTION = {PLAN_ACTION: "plan", PHASE_ACTION: "phase", OBJECTIVE_ACTION: "objective"}
 PHASE_VARIABLE = "window_phase"
 BACKGROUND_VARIABLE = "window_phase_background"
+# ansible-runner (and so AWX) gives the run's artifacts directory to the playbook's callbacks in this variable.
+RUNNER_ARTIFACTS_ENV = "AWX_ISOLATED_DATA_DIR"
+RUNNER_SUBDIR = "window_report"
 _MAX_NAME = 200
 
 
@@ -179,7 +185,7 @@ def _write_atomically(path, text):
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o640)  # the report names hosts and paths: not for every local user
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -411,22 +417,34 @@ class CallbackModule(CallbackBase):
             self._display.display("window report: %s" % path)
 
     def _write_report(self, report, now):
-        directory = os.path.abspath(os.path.expanduser(str(self._report_dir)))
-        try:
-            os.makedirs(directory, exist_ok=True)
-            stem = "window-%s" % file_stamp(now)
-            suffix = 1
-            while any(os.path.exists(os.path.join(directory, stem + suffix)) for suffix in (".json", ".md", ".html")):
-                suffix += 1
-                stem = "window-%s-%d" % (file_stamp(now), suffix)
-            paths = []
-            for suffix, body in ((".json", json.dumps(report, indent=2) + "\n"), (".md", render_markdown(report)),
-                                 (".html", render_html(report))):
-                paths.append(os.path.join(directory, stem + suffix))
-                _write_atomically(paths[-1], body)
-                _write_atomically(os.path.join(directory, "latest" + suffix), body)
-        except OSError as exc:
-            self._display.warning("window_report: cannot write the window report into %s: %s"
-                                  % (directory, exc.strerror or type(exc).__name__))
-            return []
+        """Write the report into report_dir and, under ansible-runner (AWX), into the run's artifacts."""
+        bodies = ((".json", json.dumps(report, indent=2) + "\n"), (".md", render_markdown(report)),
+                  (".html", render_html(report)))
+        directories = [os.path.abspath(os.path.expanduser(str(self._report_dir)))]
+        artifacts = os.environ.get(RUNNER_ARTIFACTS_ENV)
+        if artifacts:
+            directories.append(os.path.join(os.path.abspath(artifacts), RUNNER_SUBDIR))
+        paths = []
+        for directory in directories:
+            try:
+                paths.extend(_write_into(directory, bodies, file_stamp(now)))
+            except OSError as exc:
+                self._display.warning("window_report: cannot write the window report into %s: %s"
+                                      % (directory, exc.strerror or type(exc).__name__))
         return paths
+
+
+def _write_into(directory, bodies, stamp):
+    """window-<stamp>.<ext> (numbered when taken) and latest.<ext> for each (ext, text) of ``bodies``."""
+    os.makedirs(directory, mode=0o750, exist_ok=True)
+    stem = "window-%s" % stamp
+    number = 1
+    while any(os.path.exists(os.path.join(directory, stem + extension)) for extension, dummy in bodies):
+        number += 1
+        stem = "window-%s-%d" % (stamp, number)
+    paths = []
+    for extension, body in bodies:
+        paths.append(os.path.join(directory, stem + extension))
+        _write_atomically(paths[-1], body)
+        _write_atomically(os.path.join(directory, "latest" + extension), body)
+    return paths

@@ -14,6 +14,8 @@ description:
     every objective in the window report. An objective without any event is reported as
     C(not_done).
   - When the same objective is recorded more than once, the last record wins.
+  - The objective's status also goes out as a custom stat (C(window_objectives)), which ansible-runner and
+    AWX keep as the job's artifacts.
 version_added: 0.1.0
 options:
   objective:
@@ -111,6 +113,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+ansible_stats:
+  description:
+    - Custom stats, as C(ansible.builtin.set_stats) gives them, aggregated over the run - the objective and its
+      status under C(window_objectives). Under ansible-runner and AWX they are the job's artifacts.
+  returned: success
+  type: dict
+  sample: {data: {window_objectives: {cpms_patched: met}}, per_host: false, aggregate: true}
 window_event:
   description: The recorded event, consumed by the C(mailops.window.window_report) callback.
   returned: success

@@ -101,6 +101,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+ansible_stats:
+  description:
+    - Custom stats, as C(ansible.builtin.set_stats) gives them - the plan's id under C(window_plan). Under
+      ansible-runner and AWX they are the job's artifacts.
+  returned: success
+  type: dict
+  sample: {data: {window_plan: celerra_cpms}, per_host: false, aggregate: true}
 window_event:
   description: The declaration, consumed by the C(mailops.window.window_report) callback.
   returned: success

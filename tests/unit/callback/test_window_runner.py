@@ -126,3 +126,11 @@ def test_report_under_ansible_runner(tmp_path, monkeypatch):
     assert "**Check mode run**" in md
     assert "| upgrade_data_movers | Apply the microcode to the data movers | storage | 60 | " in md
     assert (reports / "latest.html").is_file()
+    # ansible-runner (AWX) keeps the report among the run's artifacts, and the summary as its stats
+    artifacts = Path(run.config.artifact_dir) / "window_report"
+    assert json.loads((artifacts / "latest.json").read_text()) == report
+    assert sorted(path.suffix for path in artifacts.glob("window-*")) == [".html", ".json", ".md"]
+    assert "window report: %s" % artifacts in stdout
+    stats = [event["event_data"] for event in run.events if event.get("event") == "playbook_on_stats"]
+    assert stats and stats[0]["artifact_data"] == {
+        "window_plan": "runner", "window_objectives": {"celerra_upgraded": "met", "mail_tested": "not_done"}}
