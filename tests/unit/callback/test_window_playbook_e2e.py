@@ -468,5 +468,3 @@ def test_without_the_check_a_block_of_an_unknown_phase_is_warned_and_the_window_
     states = dict((p["name"], p["state"]) for p in report["phases"])
     assert states["stop_mail"] == "finished"
     assert report["hosts"][0]["failed_tasks"] == ["Say something about a phase the plan does not have"]
-
-
