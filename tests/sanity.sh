@@ -4,9 +4,13 @@
 # ansible-test needs the collection at .../ansible_collections/mailops/window, so the files git knows about
 # (tracked, plus untracked ones that are not ignored) are copied to a temporary tree of that shape first.
 # The `collections/` symlink (a loop back to the repository root, only there to resolve FQCNs) is left out.
-# Findings that are false positives are listed, each with its reason, in tests/sanity/ignore-2.19.txt.
+# Findings that are false positives are listed, each with its reason, in tests/sanity/ignore-<line>.txt (one
+# file per ansible-core line: ansible-test reads the one of its own version).
 #
-# Requirements: ansible-test (ansible-core 2.19) always runs a sanity test in a virtual environment of its
+# The venv whose ansible-test runs (and whose Python the tests are run for) is .venv (ansible-core 2.19) unless
+# --venv DIR (or SANITY_VENV=DIR) names another, e.g. .venv-2.21 (`make sanity` runs both).
+#
+# Requirements: ansible-test always runs a sanity test in a virtual environment of its
 # own under ~/.ansible/test/venv/sanity.<test>/, installed from the pinned requirement files it ships
 # (ansible_test/_data/requirements/sanity.*.txt) and reused until those pins change; packages installed into
 # the project venv are not used by it. To put pip into such an empty environment it downloads a bootstrap
@@ -17,17 +21,25 @@
 # The shellcheck test needs the shellcheck program (`make sanity` installs it); without it ansible-test
 # only warns and skips that test. pslint is skipped by ansible-test itself: the collection has no PowerShell.
 #
-# Usage: tests/sanity.sh [ansible-test sanity options], e.g. tests/sanity.sh --test pylint plugins/
+# Usage: tests/sanity.sh [--venv DIR] [ansible-test sanity options], e.g. tests/sanity.sh --test pylint plugins/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-python="$root/.venv/bin/python"
-ansible_test="$root/.venv/bin/ansible-test"
+venv=${SANITY_VENV:-$root/.venv}
+if [ "${1:-}" = --venv ]; then
+  venv=${2:?--venv needs a directory}
+  shift 2
+fi
+venv=$(cd "$venv" 2>/dev/null && pwd) || { echo "sanity: no venv at $venv; run 'make venv-test' (or 'make venv-current') first" >&2; exit 2; }
+python="$venv/bin/python"
+ansible_test="$venv/bin/ansible-test"
 if [ ! -x "$ansible_test" ]; then
-  echo "sanity: $ansible_test not found; run 'make venv-test' first" >&2
+  echo "sanity: $ansible_test not found; run 'make venv-test' (or 'make venv-current') first" >&2
   exit 2
 fi
 py_version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+core_version=$("$python" -c 'from ansible.release import __version__; print(__version__)')
+echo "sanity: ansible-test $core_version on Python $py_version ($venv)"
 
 # The pip version ansible-test bootstraps, which names the file it looks for.
 pip_version=$("$python" - "$py_version" <<'PY'
@@ -77,7 +89,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 dest="$work/ansible_collections/mailops/window"
 mkdir -p "$dest"
-git ls-files -z --cached --others --exclude-standard -- . ':!collections' \
+# The venvs are left out as well: .venv is ignored by git, .venv-<line> may not be.
+git ls-files -z --cached --others --exclude-standard -- . ':!collections' ':!.venv*' \
   | rsync -a --from0 --ignore-missing-args --files-from=- "$root/" "$dest/"
 cd "$dest"
 "$ansible_test" sanity --python "$py_version" --color no "$@"
