@@ -27,7 +27,9 @@ from email.parser import BytesHeaderParser
 from html.parser import HTMLParser
 from urllib.error import HTTPError, URLError
 from urllib.parse import urljoin
-from urllib.request import HTTPSHandler, Request, build_opener
+
+from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
+from ansible.module_utils.urls import open_url
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
@@ -353,29 +355,30 @@ def _imap_text(data):
 
 # -- webmail ----------------------------------------------------------------------------
 
-def http_get(url, user, password, timeout, tls=None):
+def http_get(url, user, password, timeout, validate_certs=True, ca_path=None, use_proxy=True):
     """GET ``url`` with HTTP Basic authentication; returns ``(status, text)``.
 
+    Through ansible.module_utils.urls: the environment's proxies (unless ``use_proxy`` is false),
+    ``ca_path`` for a site CA, certificate checks unless ``validate_certs`` is false; no .netrc.
     Connection failures raise ProbeError("webmail connect"); HTTP errors are returned
     with their status so that callers decide which hop failed.
     """
-    credentials = base64.b64encode(("%s:%s" % (user, password)).encode("utf-8")).decode("ascii")
-    request = Request(url, headers={"Authorization": "Basic " + credentials, "Accept": "text/html"})
-    handlers = [HTTPSHandler(context=tls)] if tls is not None else []
-    opener = build_opener(*handlers)
     try:
-        response = opener.open(request, timeout=timeout)
+        response = open_url(url, headers={"Accept": "text/html"}, url_username=user, url_password=password,
+                            force_basic_auth=True, timeout=timeout, validate_certs=validate_certs,
+                            ca_path=ca_path, use_proxy=use_proxy, use_netrc=False,
+                            http_agent="mailops.window-webmail-probe")
     except HTTPError as exc:
         body = exc.read() if exc.fp is not None else b""
         return exc.code, body.decode("utf-8", "replace")
-    except (URLError, OSError, http.client.HTTPException) as exc:
+    except (URLError, OSError, http.client.HTTPException, UrlsConnectionError) as exc:
         reason = exc.reason if isinstance(exc, URLError) else exc
         raise ProbeError("webmail connect", _url_endpoint(url),
                          describe(reason) if isinstance(reason, Exception) else str(reason))
     with response:
         charset = response.headers.get_content_charset() or "utf-8"
         try:
-            return response.status, response.read().decode(charset, "replace")
+            return response.getcode(), response.read().decode(charset, "replace")
         except (OSError, LookupError, http.client.HTTPException) as exc:
             raise ProbeError("webmail connect", _url_endpoint(url), describe(exc))
 

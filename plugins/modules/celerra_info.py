@@ -16,6 +16,10 @@ description:
     C(nas_checkup) summary.
   - Runs on the controller and never changes anything on the Celerra.
   - O(gather_subset) limits the commands (and so the SSH round trips) to what is asked for.
+  - With O(wait_for_upgrades=true) it first waits until no upgrade or rollback runs on the Control
+    Station (a run interrupted during an upgrade leaves the job running there), polling O(status_command)
+    and waiting through transient SSH failures. Run such a task with C(async) and C(poll), so that the play
+    reports each poll and its progress shows while it waits.
 extends_documentation_fragment:
   - mailops.window.celerra
   - mailops.window.celerra.attributes
@@ -44,6 +48,22 @@ options:
         command is the default; a real site can put its own.
     type: str
     default: /nas/sbin/nas_upgrade -status
+  wait_for_upgrades:
+    description:
+      - Before gathering, wait until no component of the upgrade status is V(running) or V(rolling_back).
+      - Fails when one still is after O(wait_timeout) seconds.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Seconds O(wait_for_upgrades) waits at most.
+    type: int
+    default: 3600
+  poll_interval:
+    description:
+      - Seconds between two status polls of O(wait_for_upgrades).
+    type: float
+    default: 10
 author:
   - mailops maintainers (!UNKNOWN)
 '''
@@ -64,6 +84,18 @@ EXAMPLES = r'''
     known_hosts: .lab/known_hosts
     gather_subset: [versions, upgrade]
   delegate_to: localhost
+  register: celerra
+
+- name: Let an upgrade job still running on the Control Station end, then read the versions
+  mailops.window.celerra_info:
+    host: celerra-cs.example.net
+    gather_subset: [versions]
+    wait_for_upgrades: true
+    wait_timeout: 7200
+    poll_interval: 10
+  delegate_to: localhost
+  async: 7500
+  poll: 10
   register: celerra
 
 - name: Refuse to start when a check fails
@@ -166,6 +198,18 @@ checkup:
       type: list
       elements: dict
       sample: []
+waited_for:
+  description: The components whose upgrade or rollback O(wait_for_upgrades) waited for (empty when none ran).
+  returned: when O(wait_for_upgrades=true)
+  type: list
+  elements: str
+  sample: [cs]
+progress:
+  description: The progress lines written to the log while O(wait_for_upgrades) polled.
+  returned: when the module polled
+  type: list
+  elements: str
+  sample: ["upgrade jobs: waiting for control station: running step 2/5 backup_nas_db"]
 errors:
   description: Errors of single movers that did not stop the gathering (a mover not ready, code 2102).
   returned: always
@@ -187,13 +231,15 @@ connections:
 
 from ansible_collections.mailops.window.plugins.module_utils._celerra_client import (
     CelerraCommandError,
+    CelerraTimeoutError,
     CommandTemplate,
     NOT_READY,
 )
-from ansible_collections.mailops.window.plugins.module_utils._celerra_module import CelerraModule
+from ansible_collections.mailops.window.plugins.module_utils._celerra_module import CelerraFailure, CelerraModule
 from ansible_collections.mailops.window.plugins.module_utils import _celerra_parsers as parsers
 
 SUBSETS = ('versions', 'movers', 'filesystems', 'exports', 'upgrade', 'checkup')
+ACTIVE_STATES = ('running', 'rolling_back')
 
 
 def resolve_subsets(requested):
@@ -294,12 +340,35 @@ class Gatherer(object):
             result[mover['name']] = entries
         return result
 
-    def upgrade(self):
+    def upgrade_status(self):
         template = CommandTemplate(self.status_command, ())
         result = self.client.run_template(template)
-        status = self.client.parse(parsers.parse_upgrade_status, result, 'upgrade status')
+        return self.client.parse(parsers.parse_upgrade_status, result, 'upgrade status')
+
+    def upgrade(self):
         return {name: {k: v for k, v in entry.items() if k not in ('component', 'line')}
-                for name, entry in status.items()}
+                for name, entry in self.upgrade_status().items()}
+
+    def wait_for_upgrades(self, timeout, interval):
+        """Poll the upgrade status until nothing runs; -> the components that were running."""
+        seen = []
+
+        def check(status):
+            active = [name for name in sorted(status) if status[name]['state'] in ACTIVE_STATES]
+            seen.extend(name for name in active if name not in seen)
+            if not active:
+                return True, None
+            return False, 'upgrade jobs: waiting for %s' % '; '.join(
+                '%s: %s step %s/%s %s' % ('control station' if name == 'cs' else name, status[name]['state'],
+                                          status[name]['step'], status[name]['steps'],
+                                          status[name]['step_name'] or '-')
+                for name in active)
+        try:
+            self.client.poll(self.upgrade_status, check, timeout=timeout, interval=interval, what='upgrade jobs')
+        except CelerraTimeoutError as exc:
+            raise CelerraFailure('an upgrade job still runs on the Control Station after %ss: %s'
+                                 % (timeout, exc.details.get('last')), timed_out=True, waited_for=seen)
+        return seen
 
     def checkup(self):
         report = self.client.nas_checkup()
@@ -312,8 +381,12 @@ def gather(cm):
     subsets = resolve_subsets(p['gather_subset'])
     # the template is checked before anything is sent
     CommandTemplate(p['status_command'], ())
+    if p['wait_for_upgrades'] and (p['wait_timeout'] <= 0 or p['poll_interval'] <= 0):
+        raise CelerraFailure('wait_timeout and poll_interval must be positive')
     g = Gatherer(cm.client, p['status_command'])
     result = {'changed': False}
+    if p['wait_for_upgrades']:
+        result['waited_for'] = g.wait_for_upgrades(p['wait_timeout'], p['poll_interval'])
     if 'versions' in subsets:
         result.update(g.versions())
     if 'movers' in subsets:
@@ -335,6 +408,9 @@ def main():
         gather_subset=dict(type='list', elements='str', default=['all'],
                            choices=['all'] + list(SUBSETS)),
         status_command=dict(type='str', default='/nas/sbin/nas_upgrade -status'),
+        wait_for_upgrades=dict(type='bool', default=False),
+        wait_timeout=dict(type='int', default=3600),
+        poll_interval=dict(type='float', default=10),
     ))
     cm.run(gather)
 

@@ -19,6 +19,11 @@ description:
     (after a failed or unwanted upgrade).
   - While it polls, transient SSH failures and movers that are rebooting (error 2102) are waited
     through; progress lines go to the module's log and to RV(progress).
+  - Upgrades and rollbacks run on the Control Station, not in the module. With O(wait=false) the module
+    starts one (or finds it already running) and returns at once; a later run with the same options and
+    O(wait=true) waits for the one still running instead of starting another, finishes the work and
+    checks the result. Run a task that waits long with C(async) and C(poll), so that the play reports
+    each poll and its progress shows while it waits.
   - The upgrade procedure is site specific; the command options are templates whose defaults are the
     lab's C(nas_upgrade) (see the collection's C(docs/celerra-cli.md)).
 extends_documentation_fragment:
@@ -73,6 +78,15 @@ options:
       - Seconds between two status polls.
     type: float
     default: 10
+  wait:
+    description:
+      - Wait for the upgrade or rollback to end and check its result (and, for data movers, that they are
+        back online on O(version)).
+      - With V(false), start it (or find it already running) and return; RV(running) tells whether it is
+        left running. O(timeout) is not used then.
+      - V(false) with several named O(movers) is refused, as they are upgraded one after the other.
+    type: bool
+    default: true
   upgrade_command:
     description:
       - Command that starts the upgrade. Placeholders C({version}) and, for data movers, C({movers})
@@ -117,6 +131,25 @@ EXAMPLES = r'''
   delegate_to: localhost
   register: dm
 
+- name: Start the Control Station upgrade and return at once; other work can run meanwhile
+  mailops.window.celerra_upgrade:
+    host: celerra-cs.example.net
+    component: control_station
+    version: "5.1"
+    wait: false
+  delegate_to: localhost
+
+- name: Later, wait for it, with progress on each poll
+  mailops.window.celerra_upgrade:
+    host: celerra-cs.example.net
+    component: control_station
+    version: "5.1"
+    timeout: 3600
+    poll_interval: 10
+  delegate_to: localhost
+  async: 3900
+  poll: 10
+
 - name: Roll the station back after a failed upgrade
   mailops.window.celerra_upgrade:
     host: celerra-cs.example.net
@@ -151,7 +184,8 @@ before:
   type: dict
   sample: {control_station: 4.2.16-5}
 after:
-  description: Versions after the run; in check mode the family that would be reached.
+  description: Versions after the run; in check mode, or while O(wait=false) left the operation running,
+    the family that would be reached.
   returned: success
   type: dict
   sample: {control_station: 5.1.23-2}
@@ -165,6 +199,11 @@ status:
   returned: when the status was read
   type: dict
   sample: {cs: {state: done, step: 5, steps: 5, step_name: restart_services, progress: 100}}
+running:
+  description: Whether the upgrade or rollback is left running on the Control Station (O(wait=false)).
+  returned: when O(wait=false)
+  type: bool
+  sample: true
 progress:
   description: The progress lines written to the log while polling.
   returned: when the module polled
@@ -260,8 +299,14 @@ class Upgrade(object):
             res['status'] = _public_status(self.status)
         if changed and self.cm.diff_mode:
             res['diff'] = {'before': before, 'after': after}
+        if not self.p['wait']:
+            res['running'] = False
         res.update(extra)
         return res
+
+    def left_running(self, before, after):
+        """O(wait=false): the operation runs on the Control Station; a later call waits for it."""
+        return self.result(True, before, after, running=True)
 
     def fail(self, msg, cause=None, **extra):
         if self.status is not None:
@@ -335,6 +380,8 @@ class Upgrade(object):
             if re.search(r'already at', out):
                 return self.result(False, before, before)
             self.client.note('control station: upgrade %s -> %s started' % (station['version'], family))
+            if not self.p['wait']:
+                return self.left_running(before, {'control_station': family})
         else:
             info = station['upgrade'] or {}
             before = {'control_station': None, 'inconsistent': station['error']}
@@ -345,6 +392,10 @@ class Upgrade(object):
                                        'step_name': info.get('step_name')} if info.get('step') else None)
             if self.cm.check_mode:
                 return self.result(True, before, {'control_station': family})
+            if not self.p['wait']:
+                self.client.note('control station: an upgrade %s -> %s is already running'
+                                 % (info.get('from'), info.get('to')))
+                return self.left_running(before, {'control_station': family})
             self.client.note('control station: an upgrade %s -> %s is already running, waiting for it'
                              % (info.get('from'), info.get('to')))
         self.poll_status(self.station_done_check(family), 'control station upgrade')
@@ -366,6 +417,9 @@ class Upgrade(object):
         if cs['state'] == 'rolling_back':
             if self.cm.check_mode:
                 return self.result(True, before, {'control_station': family or cs.get('to') or 'previous'})
+            if not self.p['wait']:
+                self.client.note('control station: a rollback is already running')
+                return self.left_running(before, {'control_station': family or cs.get('to') or 'previous'})
             self.client.note('control station: a rollback is already running, waiting for it')
         elif station['consistent'] and cs['state'] in ('idle', 'rolled_back'):
             if family:
@@ -380,6 +434,8 @@ class Upgrade(object):
             self.start(self.rollback_tpl)
             self.client.note('control station: rollback started (the upgrade %s -> %s was %s at step %d/%d)'
                              % (cs['from'], cs['to'], cs['state'], cs['step'], cs['steps']))
+            if not self.p['wait']:
+                return self.left_running(before, {'control_station': target})
         self.poll_status(self.rollback_done_check(), 'control station rollback')
         after = {'control_station': self.verify_station(family)}
         return self.result(True, before, after)
@@ -444,6 +500,10 @@ class Upgrade(object):
                 self.fail('another upgrade is running (%s); try again when it has finished' % ', '.join(running))
             if self.cm.check_mode:
                 return self.result(True, before, dict((m, family) for m in targets))
+            if not self.p['wait']:
+                self.client.note('data movers: an upgrade of %s to %s is already running'
+                                 % (', '.join(ours), family))
+                return self.left_running(before, dict((m, family) for m in targets))
             self.client.note('data movers: an upgrade of %s to %s is already running, waiting for it'
                              % (', '.join(ours), family))
             self.poll_status(self.movers_done_check(ours, family), 'data mover upgrade')
@@ -473,7 +533,15 @@ class Upgrade(object):
             if re.search(r'already at', out):
                 continue
             self.client.note('data movers: upgrade of %s to %s started' % (', '.join(movers), family))
+            if not self.p['wait']:
+                after = dict(before)
+                after.update((m, family) for m in need)
+                return self.left_running(before, after)
             self.poll_status(self.movers_done_check(movers, family), 'data mover upgrade of %s' % ', '.join(movers))
+        if not self.p['wait']:
+            # every command answered "already at": nothing was started, so nothing is left running
+            versions = self.client.server_version('ALL')
+            return self.result(False, before, {m: (versions.get(m) or {}).get('version') for m in targets})
         try:
             versions = self.client.poll(lambda: self.client.server_version('ALL'),
                                         self.movers_ready_check(need, family), timeout=self.remaining(),
@@ -498,6 +566,9 @@ def run(cm):
             Arg.mover(mover, allow_all=True)
         if 'ALL' in p['movers'] and len(p['movers']) > 1:
             raise CelerraFailure('movers: ALL cannot be combined with named movers')
+        if not p['wait'] and len(set(p['movers'])) > 1:
+            raise CelerraFailure('wait=false starts one upgrade command: give movers ALL or one mover '
+                                 '(named movers are upgraded one after the other)')
     if p['timeout'] <= 0 or p['poll_interval'] <= 0:
         raise CelerraFailure('timeout and poll_interval must be positive')
     upgrade = Upgrade(cm)
@@ -516,6 +587,7 @@ def main():
         state=dict(type='str', default='present', choices=['present', 'rolled_back']),
         timeout=dict(type='int', default=5400),
         poll_interval=dict(type='float', default=10),
+        wait=dict(type='bool', default=True),
         upgrade_command=dict(type='str'),
         rollback_command=dict(type='str', default='/nas/sbin/nas_upgrade -cs -rollback'),
         status_command=dict(type='str', default='/nas/sbin/nas_upgrade -status'),

@@ -139,6 +139,19 @@ options:
     description: Verify certificates (STARTTLS, and the webmail when O(webmail_url) is C(https)).
     type: bool
     default: true
+  ca_path:
+    description:
+      - A PEM file of the certificate authorities to trust for an C(https) O(webmail_url), for a site CA;
+        the system's store otherwise.
+    type: path
+    version_added: 0.2.0
+  use_proxy:
+    description:
+      - Reach the webmail through the proxy the environment names (C(https_proxy), C(http_proxy),
+        C(no_proxy)); false connects directly.
+    type: bool
+    default: true
+    version_added: 0.2.0
 attributes:
   check_mode:
     support: full
@@ -335,6 +348,8 @@ def argument_spec():
         starttls=dict(type="bool", default=False),
         smtp_auth=dict(type="bool", default=False),
         validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+        use_proxy=dict(type="bool", default=True),
     )
 
 
@@ -377,7 +392,6 @@ class XssProbe:
         self.p = params
         self.token = token
         self.tls = tls_context(params["validate_certs"]) if params["starttls"] else None
-        self.http_tls = tls_context(params["validate_certs"]) if params["webmail_url"].lower().startswith("https:") else None
         self.base = params["webmail_url"].rstrip("/") + "/"
         # Entry 0 is the control message; entries 1.. are the payloads.
         self.entries = [{"id": "control", "vector": "control", "html": CONTROL_HTML}] + payloads
@@ -412,7 +426,9 @@ class XssProbe:
 
     def get(self, path_or_url, hop):
         url = path_or_url if "://" in path_or_url else self.base + path_or_url.lstrip("/")
-        status, text = http_get(url, self.p["user"], self.p["password"], self.p["connect_timeout"], self.http_tls)
+        status, text = http_get(url, self.p["user"], self.p["password"], self.p["connect_timeout"],
+                                validate_certs=self.p["validate_certs"], ca_path=self.p["ca_path"],
+                                use_proxy=self.p["use_proxy"])
         if status in (401, 403):
             raise ProbeError("webmail auth", _where(url), "HTTP %d for %s" % (status, _path(url)))
         if status != 200 and hop == "webmail inbox":

@@ -99,3 +99,45 @@ def test_real_errors_still_fail(run_module, station):
 def test_bad_subset_is_refused(run_module, station):
     r = run_module(info, {'gather_subset': ['everything']})
     assert r.failed and 'gather_subset' in r['msg'] and station.lines == []
+
+
+# -- wait_for_upgrades ---------------------------------------------------------------------------
+
+WAIT = {'gather_subset': ['versions'], 'wait_for_upgrades': True, 'poll_interval': 1}
+
+
+def test_wait_for_upgrades_lets_a_running_job_end_first(run_module, station):
+    station.execute('env NAS_DB=/nas /nas/sbin/nas_upgrade -cs -to 5.1')
+    station.advance(4)
+    r = run_module(info, WAIT)
+    assert not r.failed and r['changed'] is False, r.get('msg')
+    assert r['waited_for'] == ['cs']
+    assert r['control_station']['version'] == '5.1.23-2' and r['control_station']['consistent'] is True
+    assert r['progress'][0] == 'upgrade jobs: waiting for control station: running step 2/5 backup_nas_db'
+    assert r['progress'][-1] == 'upgrade jobs: waiting for control station: running step 5/5 restart_services'
+    assert 15 <= station.now <= 17 and station.changes == []
+
+
+def test_wait_for_upgrades_with_nothing_running_reads_the_status_once(run_module, station):
+    r = run_module(info, WAIT)
+    assert not r.failed and r['waited_for'] == [] and 'progress' not in r
+    assert [re.sub(r'^env NAS_DB=/nas /nas/s?bin/', '', c) for c in r['commands']] == [
+        'nas_upgrade -status', 'nas_version', 'server_version ALL']
+    assert station.now == 0
+
+
+def test_wait_for_upgrades_waits_through_a_lost_connection(run_module, station):
+    station.execute('env NAS_DB=/nas /nas/sbin/nas_upgrade -cs -to 5.1')
+    station.disconnect_on = ['nas_upgrade -status']
+    r = run_module(info, WAIT)
+    assert not r.failed and r['connections'] == 2 and r['waited_for'] == ['cs']
+    assert any('connection lost' in line for line in r['progress'])
+
+
+def test_wait_for_upgrades_times_out(run_module, station):
+    station.execute('env NAS_DB=/nas /nas/sbin/nas_upgrade -cs -to 5.1')
+    r = run_module(info, dict(WAIT, wait_timeout=5))
+    assert r.failed and r['timed_out'] is True and r['waited_for'] == ['cs']
+    assert 'an upgrade job still runs on the Control Station after 5s' in r['msg']
+    r = run_module(info, dict(WAIT, wait_timeout=0))
+    assert r.failed and 'must be positive' in r['msg']

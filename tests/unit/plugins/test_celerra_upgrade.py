@@ -258,3 +258,105 @@ def test_another_running_upgrade_blocks_the_movers(run_module, station, state):
     else:
         # a failed job elsewhere does not block server_3
         assert not r.failed and station.movers['server_3'].version == 'T5.1.23.2'
+
+
+# -- wait=false: start, return, and a later run waits ---------------------------------------------
+
+def test_start_without_waiting_then_a_second_run_waits_for_it(run_module, station):
+    r = run_module(up, dict(CS, wait=False), diff=True)
+    assert not r.failed and r['changed'] is True and r['running'] is True
+    assert r['before'] == {'control_station': '4.2.16-5'} and r['after'] == {'control_station': '5.1'}
+    assert r['planned'] == ['env NAS_DB=/nas /nas/sbin/nas_upgrade -cs -to 5.1'] == sent(station, '-cs -to')
+    assert r['progress'] == ['control station: upgrade 4.2.16-5 -> 5.1 started']
+    # it did not poll: no status read, no time spent, the station still upgrading
+    assert sent(station, '-status') == [] and station.now == 0 and not station.cs_consistent()
+
+    station.advance(4)
+    waited = run_module(up, CS)
+    assert not waited.failed and waited['changed'] is True, waited.get('msg')
+    assert 'running' not in waited
+    assert waited['after'] == {'control_station': '5.1.23-2'} and station.cs_version == '5.1.23-2'
+    assert waited['progress'][0] == 'control station: an upgrade 4.2.16-5 -> 5.1.23-2 is already running, waiting for it'
+    assert waited['progress'][-1] == 'control station: done step 5/5 restart_services'
+    assert len(sent(station, '-cs -to')) == 1
+
+
+def test_no_wait_finds_a_running_upgrade_and_sends_nothing(run_module, station):
+    station.execute('env NAS_DB=/nas /nas/sbin/nas_upgrade -cs -to 5.1')
+    station.advance(4)
+    r = run_module(up, dict(CS, wait=False))
+    assert not r.failed and r['changed'] is True and r['running'] is True
+    assert r['progress'] == ['control station: an upgrade 4.2.16-5 -> 5.1.23-2 is already running']
+    assert len(sent(station, '-cs -to')) == 1 and r['commands'] == ['env NAS_DB=/nas /nas/bin/nas_version']
+
+
+def test_no_wait_on_the_target_changes_nothing(run_module, station):
+    upgrade_station(run_module, station)
+    r = run_module(up, dict(CS, wait=False))
+    assert r['changed'] is False and r['running'] is False
+    assert r['commands'] == ['env NAS_DB=/nas /nas/bin/nas_version']
+
+
+def test_no_wait_check_mode_sends_nothing(run_module, station):
+    r = run_module(up, dict(CS, wait=False), check_mode=True)
+    assert r['changed'] is True and r['running'] is False and sent(station, 'nas_upgrade') == []
+
+
+def test_a_failed_upgrade_is_seen_by_the_run_that_waits(run_module, station):
+    station.faults['cs_upgrade_fail'] = 3
+    r = run_module(up, dict(CS, wait=False))
+    assert not r.failed and r['running'] is True
+    # the wait finds the upgrade still running and sees it fail
+    r = run_module(up, CS)
+    assert r.failed and 'failed at step 3/5 install_packages' in r['msg'] and 'state=rolled_back' in r['msg']
+    assert r['failed_step'] == {'component': 'cs', 'step': 3, 'steps': 5, 'step_name': 'install_packages'}
+    # a wait that comes after the failure fails too, naming the failed step, and sends nothing new
+    for wait in (True, False):
+        again = run_module(up, dict(CS, wait=wait))
+        assert again.failed and 'failed at step 3/5 install_packages' in again['msg'], again['msg']
+        assert again['failed_step']['step'] == 3
+    assert len(sent(station, '-cs -to')) == 1
+
+
+def test_the_run_that_waits_times_out(run_module, station):
+    run_module(up, dict(CS, wait=False))
+    r = run_module(up, dict(CS, timeout=5))
+    assert r.failed and r['timed_out'] is True and 'did not finish within 5s' in r['msg']
+
+
+def test_rollback_without_waiting_then_waiting(run_module, station):
+    upgrade_station(run_module, station)
+    station.lines.clear()
+    rollback = {'component': 'control_station', 'state': 'rolled_back', 'version': '4.2', 'poll_interval': 1}
+    r = run_module(up, dict(rollback, wait=False))
+    assert not r.failed and r['changed'] is True and r['running'] is True
+    # one status read (what to roll back), the rollback command, no poll
+    assert r['after'] == {'control_station': '4.2'} and len(sent(station, '-status')) == 1 and station.cs_job
+    again = run_module(up, dict(rollback, wait=False))
+    assert again['running'] is True and again['progress'] == ['control station: a rollback is already running']
+    waited = run_module(up, rollback)
+    assert not waited.failed and waited['changed'] is True and station.cs_version == '4.2.16-5'
+    assert 'a rollback is already running, waiting for it' in waited['progress'][0]
+    assert len(sent(station, '-rollback')) == 1
+
+
+def test_data_movers_without_waiting_then_waiting(run_module, station):
+    upgrade_station(run_module, station)
+    r = run_module(up, dict(DM, wait=False))
+    assert not r.failed and r['changed'] is True and r['running'] is True
+    assert r['after'] == {'server_2': '5.1', 'server_3': '5.1'}
+    assert sent(station, '-dm') == ['env NAS_DB=/nas /nas/sbin/nas_upgrade -dm ALL -to 5.1']
+    waited = run_module(up, DM)
+    assert not waited.failed and waited['changed'] is True, waited.get('msg')
+    assert waited['after'] == {'server_2': 'T5.1.23.2', 'server_3': 'T5.1.23.2'}
+    assert 'is already running, waiting for it' in waited['progress'][0]
+    assert len(sent(station, '-dm')) == 1
+
+
+def test_no_wait_with_several_named_movers_is_refused_before_sending(run_module, station):
+    upgrade_station(run_module, station)
+    station.lines.clear()
+    r = run_module(up, dict(DM, wait=False, movers=['server_2', 'server_3']))
+    assert r.failed and 'wait=false starts one upgrade command' in r['msg'] and station.lines == []
+    r = run_module(up, dict(DM, wait=False, movers=['server_3']))
+    assert not r.failed and r['running'] is True and r['after'] == {'server_3': '5.1'}
