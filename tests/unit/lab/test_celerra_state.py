@@ -435,7 +435,8 @@ def test_single_mover_upgrade_and_downgrade_after_rollback(nas):
     nas.wait_for(lambda s: s["movers"]["server_3"]["upgrade"]["state"] == "done", what="done")
     nas.wait_jobs()
     assert nas.state()["movers"]["server_2"]["version"] == "T4.2.16.5"
-    assert nas.run("nas_upgrade", "-cs", "-rollback")[0] == 0
+    code, out = nas.run("nas_upgrade", "-cs", "-rollback")
+    assert code == 0, (out, nas.state())
     wait_cs(nas, ("rolled_back",))
     nas.wait_jobs()
     assert nas.run("nas_checkup")[0] == 1
