@@ -59,6 +59,9 @@ _EXECUTABLE_RE = re.compile(r'^/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$')
 NOT_READY = 2102
 LOCK_HELD = 2201
 
+# Failed reads in a row after which a poll gives up (a good read starts the count again).
+DEFAULT_POLL_FAILURES = 5
+
 _TRANSIENT_SSH_MESSAGES = ('banner', 'eof', 'reset', 'timed out', 'timeout', 'closed', 'no existing session',
                            'unable to connect', 'connection refused')
 
@@ -117,6 +120,14 @@ class CelerraCommandError(CelerraClientError):
 
 class CelerraParseError(CelerraClientError):
     """Output not in the contract's format (wraps the parser's error with the command)."""
+
+
+class CelerraPollError(CelerraClientError):
+    """A poll could not read the state it waits for: max_failures failed reads in a row.
+
+    What it waited for may still be going on; `failures`, `last` (the last problem) and
+    `last_status` (the last progress line read) are in details.
+    """
 
 
 # ---------------------------------------------------------------------------------------------
@@ -697,17 +708,24 @@ class CelerraClient(object):
         self.progress.append(line)
         self.log(line)
 
-    def poll(self, fetch, check, timeout, interval, what, tolerate_codes=(NOT_READY, LOCK_HELD)):
+    def poll(self, fetch, check, timeout, interval, what, tolerate_codes=(NOT_READY, LOCK_HELD),
+             max_failures=DEFAULT_POLL_FAILURES):
         """Call fetch() every `interval` seconds until check(value) says done, or `timeout` passes.
 
         check(value) -> (done, progress_line); it may raise to stop the poll (a failed upgrade).
-        Transient SSH errors (the session reconnects on the next call), command timeouts and the
-        Celerra codes in tolerate_codes (a mover that reboots) are noted and waited through.
+        A failed read is waited through: a transient SSH error (the session reconnects on the next
+        call), a command timeout, a Celerra code in tolerate_codes (a mover that reboots, a lock held)
+        and output that cannot be parsed (empty or garbled). Each new problem is noted once. After
+        `max_failures` failed reads in a row (None: no limit) CelerraPollError is raised; a good read
+        starts the count again. Any other error stops the poll at once.
         -> the value for which check said done. Raises CelerraTimeoutError past the timeout.
         """
+        if max_failures is not None and max_failures < 1:
+            raise CelerraArgumentError('max_failures must be at least 1, got %r' % (max_failures,))
         deadline = self.clock() + timeout
         last_line = None
         last_problem = None
+        failures = 0
         while True:
             value = None
             problem = None
@@ -725,15 +743,27 @@ class CelerraClient(object):
                 if exc.code not in tolerate_codes:
                     raise
                 problem = exc.msg
+            except CelerraParseError as exc:
+                problem = 'unreadable output: %s' % exc.msg
+            except parsers.CelerraParseError as exc:
+                problem = 'unreadable output: %s' % exc
             if problem is None:
+                failures = 0
                 done, line = check(value)
                 if line and line != last_line:
                     self.note(line)
                     last_line = line
                 if done:
                     return value
-            elif problem != last_problem:
-                self.note('%s: waiting: %s' % (what, problem))
+            else:
+                failures += 1
+                if problem != last_problem:
+                    self.note('%s: waiting: %s' % (what, problem))
+                if max_failures is not None and failures >= max_failures:
+                    raise CelerraPollError(
+                        '%s: the status could not be read %d times in a row (last: %s); the operation may '
+                        'still be running on the Control Station' % (what, failures, problem),
+                        failures=failures, last=problem, last_status=last_line)
             last_problem = problem
             remaining = deadline - self.clock()
             if remaining <= 0:

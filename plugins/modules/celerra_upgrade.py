@@ -17,8 +17,19 @@ description:
   - Refuses mover code newer than the Control Station's before sending anything.
   - O(state=rolled_back) returns the Control Station to the version it had before its last upgrade
     (after a failed or unwanted upgrade).
-  - While it polls, transient SSH failures and movers that are rebooting (error 2102) are waited
-    through; progress lines go to the module's log and to RV(progress).
+  - While it polls, a status it cannot read is waited through (a transient SSH failure, a command
+    that times out, a held lock (error 2201), a mover that is rebooting (error 2102), or status output
+    that is empty or garbled). After O(poll_failures) such reads in a row it fails with
+    RV(status_unknown=true) and says the operation may still be running; a good read starts the count
+    again. Progress lines go to the module's log and to RV(progress).
+  - O(state=rolled_back) never rolls back an upgrade that is still running. It waits for it to end
+    (within O(timeout)); an upgrade that failed is then rolled back, and one that completed, leaving the
+    Control Station consistent on its target, is left alone and the module fails with
+    RV(upgrade_completed=true) and C(the upgrade completed after all; nothing rolled back). It fails rather
+    than succeeds so that a caller that asked for a rollback does not go on as if the station were back on
+    the old version. In check mode it reports the running upgrade (RV(upgrade_running=true)) without
+    waiting. An upgrade that had already completed before the module ran is rolled back, unless
+    O(rollback_completed=false).
   - Upgrades and rollbacks run on the Control Station, not in the module. With O(wait=false) the module
     starts one (or finds it already running) and returns at once; a later run with the same options and
     O(wait=true) waits for the one still running instead of starting another, finishes the work and
@@ -71,6 +82,7 @@ options:
   timeout:
     description:
       - Seconds to wait for the whole upgrade or rollback to finish.
+      - With O(state=rolled_back), this covers the wait for an upgrade still running as well as the rollback.
     type: int
     default: 5400
   poll_interval:
@@ -106,6 +118,25 @@ options:
         C(component=<cs|server_N> state=<state> step=<n>/<m> step_name=<name> from=<v> to=<v> progress=<pct>).
     type: str
     default: /nas/sbin/nas_upgrade -status
+  rollback_completed:
+    description:
+      - With O(state=rolled_back), whether an upgrade that has completed, leaving the Control Station consistent
+        on its target, is rolled back.
+      - V(false) leaves it alone and fails with RV(upgrade_completed=true); use it where the rollback is a
+        recovery from a failure (a rescue), so that an upgrade whose wait failed but which completed is kept.
+      - An upgrade that completes while the module waits for it is never rolled back, whatever this option.
+    type: bool
+    default: true
+    version_added: 0.2.0
+  poll_failures:
+    description:
+      - How many status reads in a row may fail (SSH session lost, command timed out, lock held, mover
+        not ready, empty or unreadable output) before the module gives up with RV(status_unknown=true).
+      - Each failed read is followed by another after O(poll_interval) seconds; a good read starts the count
+        again. Must be at least 1.
+    type: int
+    default: 5
+    version_added: 0.2.0
 author:
   - mailops maintainers (!UNKNOWN)
 '''
@@ -157,6 +188,27 @@ EXAMPLES = r'''
     state: rolled_back
     version: "4.2"
   delegate_to: localhost
+
+- name: Wait for the upgrade; when the wait fails, roll back only an upgrade known to have failed
+  block:
+    - name: Wait for the Control Station upgrade, up to 10 failed status reads in a row
+      mailops.window.celerra_upgrade:
+        host: celerra-cs.example.net
+        component: control_station
+        version: "5.1"
+        poll_failures: 10
+      delegate_to: localhost
+  rescue:
+    # Waits for an upgrade still running; fails with status_unknown or upgrade_completed, rolling nothing
+    # back, when the status cannot be read or the upgrade completed.
+    - name: Roll the station back
+      mailops.window.celerra_upgrade:
+        host: celerra-cs.example.net
+        component: control_station
+        state: rolled_back
+        version: "4.2"
+        rollback_completed: false
+      delegate_to: localhost
 
 - name: Defaults for the whole group
   module_defaults:
@@ -227,6 +279,32 @@ connections:
   returned: always
   type: int
   sample: 1
+status_unknown:
+  description:
+    - V(true) when the module failed because it could not read the upgrade status (O(poll_failures) failed
+      reads in a row, or an error reading it); the upgrade or rollback may still be running on the Control
+      Station. Do not roll back on such a failure; read the status again first.
+  returned: when the status could not be read
+  type: bool
+  sample: true
+  version_added: 0.2.0
+upgrade_running:
+  description:
+    - With O(state=rolled_back), V(true) when a Control Station upgrade was found still running (in check mode,
+      or with O(wait=false), where the module does not wait for it and rolls nothing back).
+  returned: when a rollback found the upgrade still running
+  type: bool
+  sample: true
+  version_added: 0.2.0
+upgrade_completed:
+  description:
+    - With O(state=rolled_back), V(true) when the upgrade completed and left the Control Station consistent on its
+      target, either while the module waited for it or before (with O(rollback_completed=false)); nothing was
+      rolled back and the module failed.
+  returned: when a rollback found the upgrade completed
+  type: bool
+  sample: true
+  version_added: 0.2.0
 '''
 
 import re
@@ -234,6 +312,9 @@ import re
 from ansible_collections.mailops.window.plugins.module_utils import _celerra_parsers as parsers
 from ansible_collections.mailops.window.plugins.module_utils._celerra_client import (
     Arg,
+    CelerraClientError,
+    CelerraParseError,
+    CelerraPollError,
     CelerraTimeoutError,
     CommandTemplate,
 )
@@ -276,9 +357,18 @@ class Upgrade(object):
     def remaining(self):
         return max(0.0, self.deadline - self.client.clock())
 
-    def read_status(self):
+    def read_status(self, need=('cs',)):
+        """One status read; empty output, or output without a line for each of `need`, is unreadable."""
         result = self.client.run_template(self.status_tpl)
-        self.status = self.client.parse(parsers.parse_upgrade_status, result, 'upgrade status')
+        status = self.client.parse(parsers.parse_upgrade_status, result, 'upgrade status')
+        missing = [name for name in need if name not in status]
+        if not status or missing:
+            raise CelerraParseError('the upgrade status %s (command: %s)'
+                                    % ('has no "%s" line' % '", "'.join(missing) if status else 'is empty',
+                                       result['command']),
+                                    command=result['command'], stdout=result['stdout'], stderr=result['stderr'],
+                                    rc=result['rc'])
+        self.status = status
         return self.status
 
     def start(self, template, **values):
@@ -314,13 +404,40 @@ class Upgrade(object):
         extra.setdefault('planned', self.planned)
         raise CelerraFailure(msg, cause=cause, component=self.p['component'], **extra)
 
-    def poll_status(self, check, what):
+    def poll(self, fetch, check, what, running=True):
+        """client.poll with the module's interval, deadline and tolerance of failed reads.
+
+        A status that could not be read (O(poll_failures) failed reads in a row, or, while an operation
+        runs, an error that is not waited through) fails with status_unknown: whatever runs on the Control
+        Station may still run.
+        """
         try:
-            return self.client.poll(self.read_status, check, timeout=self.remaining(),
-                                    interval=self.p['poll_interval'], what=what)
+            return self.client.poll(fetch, check, timeout=self.remaining(), interval=self.p['poll_interval'],
+                                    what=what, max_failures=self.p['poll_failures'])
         except CelerraTimeoutError as exc:
-            self.fail('%s did not finish within %ss: %s' % (what, self.p['timeout'], exc.details.get('last')),
+            self.fail('%s did not finish within %ss: %s%s' % (what, self.p['timeout'], exc.details.get('last'),
+                                                             self.nothing_rolled_back()),
                       cause=None, timed_out=True)
+        except CelerraPollError as exc:
+            self.fail(exc.msg + self.nothing_rolled_back(), status_unknown=True)
+        except CelerraClientError as exc:
+            if not running:
+                raise
+            self.fail('%s: %s; the operation may still be running on the Control Station%s'
+                      % (what, exc.msg, self.nothing_rolled_back()), cause=exc, status_unknown=True)
+
+    def nothing_rolled_back(self):
+        """What a failed read of a rollback run left undone, for its message."""
+        if self.p['state'] == 'rolled_back' and not self.planned:
+            return '; nothing rolled back'
+        return ''
+
+    def poll_status(self, check, what, need=('cs',)):
+        return self.poll(lambda: self.read_status(need), check, what)
+
+    def read_once(self, fetch, what):
+        """One good read of fetch(), failed reads waited through as in a poll."""
+        return self.poll(fetch, lambda value: (True, None), what, running=False)
 
     @staticmethod
     def failed_step(name, entry):
@@ -356,7 +473,7 @@ class Upgrade(object):
         return check
 
     def verify_station(self, family=None):
-        station = self.client.nas_version()
+        station = self.read_once(self.client.nas_version, 'control station version')
         if not station['consistent']:
             self.fail('the control station is still inconsistent after the operation: %s' % station['error'])
         if family and not parsers.version_in_family(station['version'], family):
@@ -365,7 +482,7 @@ class Upgrade(object):
 
     def control_station_present(self):
         family = self.p['version']
-        station = self.client.nas_version()
+        station = self.read_once(self.client.nas_version, 'control station version')
         if station['consistent']:
             before = {'control_station': station['version']}
             if parsers.version_in_family(station['version'], family):
@@ -402,18 +519,56 @@ class Upgrade(object):
         after = {'control_station': self.verify_station(family)}
         return self.result(True, before, after)
 
+    def upgrade_end_check(self):
+        """Done once the Control Station upgrade no longer runs (whatever its end)."""
+        def check(status):
+            cs = status['cs']
+            return cs['state'] != 'running', _state_line('cs', cs)
+        return check
+
+    def completed_on_target(self, station, cs):
+        """True when the upgrade `cs` is done and the station is consistent on its target."""
+        return (cs['state'] == 'done' and cs['to'] is not None and station['consistent']
+                and (station['version'] == cs['to']
+                     or parsers.version_in_family(station['version'], '.'.join(cs['to'].split('.')[:2]))))
+
     def control_station_rolled_back(self):
         family = self.p['version']
-        station = self.client.nas_version()
+        station = self.read_once(self.client.nas_version, 'control station version')
         before = {'control_station': station['version']}
         if not station['consistent']:
             before['inconsistent'] = station['error']
         if station['consistent'] and family and parsers.version_in_family(station['version'], family):
             return self.result(False, before, before)
-        status = self.read_status()
-        cs = status.get('cs')
-        if cs is None:
-            self.fail('the upgrade status has no "cs" line')
+        status = self.read_once(self.read_status, 'upgrade status')
+        cs = status['cs']
+        if not self.p['rollback_completed'] and self.completed_on_target(station, cs):
+            self.fail('the control station upgrade %s -> %s has completed and the control station is consistent on '
+                      '%s; nothing rolled back (rollback_completed=false)' % (cs['from'], cs['to'], station['version']),
+                      upgrade_completed=True, changed=False, before=before, after=before)
+        if cs['state'] == 'running':
+            # An upgrade that still runs is never rolled back: wait for its end, then decide.
+            running = 'the upgrade %s -> %s is still running (step %d/%d %s)' % (
+                cs['from'], cs['to'], cs['step'], cs['steps'], cs['step_name'] or '-')
+            if self.cm.check_mode:
+                self.client.note('control station: %s; it would be waited for, and rolled back only if it fails'
+                                 % running)
+                return self.result(True, before, {'control_station': family or cs.get('from') or 'previous'},
+                                   upgrade_running=True)
+            if not self.p['wait']:
+                self.fail('control station: %s; nothing rolled back (wait=false does not wait for it to end)'
+                          % running, upgrade_running=True, before=before)
+            self.client.note('control station: %s; waiting for it to end before rolling back' % running)
+            self.poll_status(self.upgrade_end_check(), 'control station upgrade')
+            cs = self.status['cs']
+            station = self.read_once(self.client.nas_version, 'control station version')
+            if self.completed_on_target(station, cs):
+                after = {'control_station': station['version']}
+                self.fail('the control station upgrade %s -> %s completed after all; nothing rolled back (the '
+                          'control station is consistent on %s)' % (cs['from'], cs['to'], station['version']),
+                          upgrade_completed=True, changed=False, before=before, after=after)
+            if station['consistent'] and family and parsers.version_in_family(station['version'], family):
+                return self.result(False, before, {'control_station': station['version']})
         if cs['state'] == 'rolling_back':
             if self.cm.check_mode:
                 return self.result(True, before, {'control_station': family or cs.get('to') or 'previous'})
@@ -490,7 +645,7 @@ class Upgrade(object):
             targets = list(dict.fromkeys(requested))
         versions = self.client.server_version('ALL')
         before = {m: (versions.get(m) or {}).get('version') for m in targets}
-        status = self.read_status()
+        status = self.read_once(lambda: self.read_status(need=()), 'upgrade status')
         running = sorted(name for name, e in status.items()
                          if e['state'] in ('running', 'rolling_back'))
         if running:
@@ -506,7 +661,7 @@ class Upgrade(object):
                 return self.left_running(before, dict((m, family) for m in targets))
             self.client.note('data movers: an upgrade of %s to %s is already running, waiting for it'
                              % (', '.join(ours), family))
-            self.poll_status(self.movers_done_check(ours, family), 'data mover upgrade')
+            self.poll_status(self.movers_done_check(ours, family), 'data mover upgrade', need=ours)
             versions = self.client.server_version('ALL')
         need = [m for m in targets if not ((versions.get(m) or {}).get('ready')
                                            and parsers.version_in_family(versions[m]['version'], family))]
@@ -537,7 +692,8 @@ class Upgrade(object):
                 after = dict(before)
                 after.update((m, family) for m in need)
                 return self.left_running(before, after)
-            self.poll_status(self.movers_done_check(movers, family), 'data mover upgrade of %s' % ', '.join(movers))
+            self.poll_status(self.movers_done_check(movers, family), 'data mover upgrade of %s' % ', '.join(movers),
+                             need=movers)
         if not self.p['wait']:
             # every command answered "already at": nothing was started, so nothing is left running
             versions = self.client.server_version('ALL')
@@ -545,10 +701,13 @@ class Upgrade(object):
         try:
             versions = self.client.poll(lambda: self.client.server_version('ALL'),
                                         self.movers_ready_check(need, family), timeout=self.remaining(),
-                                        interval=self.p['poll_interval'], what='data movers back online')
+                                        interval=self.p['poll_interval'], what='data movers back online',
+                                        max_failures=self.p['poll_failures'])
         except CelerraTimeoutError as exc:
             self.fail('the data movers did not come back on %s within %ss: %s'
                       % (family, self.p['timeout'], exc.details.get('last')), timed_out=True)
+        except CelerraPollError as exc:
+            self.fail(exc.msg, status_unknown=True)
         after = {m: versions[m]['version'] for m in targets}
         return self.result(True, before, after)
 
@@ -571,6 +730,8 @@ def run(cm):
                                  '(named movers are upgraded one after the other)')
     if p['timeout'] <= 0 or p['poll_interval'] <= 0:
         raise CelerraFailure('timeout and poll_interval must be positive')
+    if p['poll_failures'] < 1:
+        raise CelerraFailure('poll_failures must be at least 1')
     upgrade = Upgrade(cm)
     if p['component'] == 'control_station':
         if p['state'] == 'rolled_back':
@@ -591,6 +752,8 @@ def main():
         upgrade_command=dict(type='str'),
         rollback_command=dict(type='str', default='/nas/sbin/nas_upgrade -cs -rollback'),
         status_command=dict(type='str', default='/nas/sbin/nas_upgrade -status'),
+        poll_failures=dict(type='int', default=5),
+        rollback_completed=dict(type='bool', default=True),
     ))
     cm.run(run)
 

@@ -25,6 +25,9 @@ STEP_SECONDS = 3.0          # one CS upgrade / rollback step
 DM_INSTALL_SECONDS = 2.0    # install on every target mover
 DM_REBOOT_SECONDS = 4.0     # one mover reboot (reasons 0, 1, 3, 4 then 5)
 CHANGE_COMMANDS = ('server_mount', 'server_umount', 'server_export', 'server_cpu')
+# What a spoiled status read gives: nothing, a line cut short, the lock of another session, or a lost
+# SSH connection (FakeSession raises it; the loopback station cannot, so its tests use the first three).
+STATUS_HICCUPS = ('empty', 'garbled', 'lock', 'drop')
 
 # Characters a POSIX shell would interpret when they are not quoted.
 SHELL_SPECIALS = set(';&|<>()$`\\"\'*?[]{}~#!\n\t\r ')
@@ -104,6 +107,10 @@ class FakeControlStation(object):
         self.changes = []     # argv of the change commands that succeeded
         self.before_command = None     # hook(argv) run before a command (to change state mid-run)
         self.disconnect_on = []        # substrings: the connection drops when such a command is sent
+        # Hiccups of `nas_upgrade -status`: {n: kind} spoils the n-th status read (1-based, counted in
+        # status_reads) with one of STATUS_HICCUPS; the job itself goes on undisturbed.
+        self.status_hiccups = {}
+        self.status_reads = 0
 
     # -- clock ------------------------------------------------------------------------------------
     def clock(self):
@@ -248,6 +255,8 @@ class FakeControlStation(object):
         if self.faults.get('hang') == m.group(2):
             return 'hang'
         result = handler(args)
+        if result == 'drop':
+            return result
         if result.rc == 0 and m.group(2) in CHANGE_COMMANDS and '-list' not in args and len(args) > 1:
             self.changes.append(argv[2:])
         return result
@@ -533,6 +542,17 @@ class FakeControlStation(object):
         usage = error(2230, 'nas_upgrade', 'usage: nas_upgrade { -cs -to <v> | -cs -rollback | -dm <movers> -to <v> '
                                            '| -status }')
         if args == ['-status']:
+            self.status_reads += 1
+            hiccup = self.status_hiccups.get(self.status_reads)
+            if hiccup == 'empty':
+                return Result(0, '')
+            if hiccup == 'garbled':
+                return Result(0, self.status_lines()[:37] + '\n')
+            if hiccup == 'lock':
+                return error(2201, 'nas_upgrade', 'unable to acquire lock(s), try later')
+            if hiccup == 'drop':
+                return 'drop'
+            assert hiccup is None, hiccup
             return Result(0, self.status_lines())
         if args == ['-cs', '-rollback']:
             if self.cs_job is not None and self.cs_job['kind'] == 'rollback':
@@ -617,6 +637,9 @@ class FakeSession(object):
                 self.connected = False
                 raise connection_lost()
         result = self.station.execute(command)
+        if result == 'drop':
+            self.connected = False
+            raise connection_lost()
         if result == 'hang':
             self.station.advance(timeout)
             raise CelerraTimeoutError('command timed out after %ss: %s' % (timeout, command))

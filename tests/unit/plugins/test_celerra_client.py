@@ -432,6 +432,72 @@ def test_poll_times_out_on_the_clock():
     assert 'timed out after 12s' in exc.value.msg and 'cs running 2' in exc.value.msg
 
 
+def fetch_status_strict(client):
+    """As fetch_status, but an empty status is unreadable (as celerra_upgrade reads it)."""
+    fetch = fetch_status(client)
+
+    def strict():
+        status = fetch()
+        if not status:
+            raise c.CelerraParseError('the upgrade status is empty')
+        return status
+    return strict
+
+
+def test_poll_waits_through_unreadable_output():
+    answers = [
+        status_text('running', 1, 'precheck', 0),
+        (0, '', ''),
+        (0, 'component=cs state=runn\n', ''),
+        (0, 'component=cs state=runn\n', ''),
+        status_text('running', 3, 'install_packages', 50),
+        status_text('done', 5, 'restart_services', 100),
+    ]
+    client, session, clock, logs = client_with(answers)
+    status = client.poll(fetch_status_strict(client), cs_check, timeout=100, interval=5, what='upgrade')
+    assert status['cs']['state'] == 'done' and clock.sleeps == [5] * 5
+    # an unreadable status keeps the session (nothing wrong with it); one note per new problem
+    assert session.dropped == 0
+    assert len(logs) == 5 and logs[:2] == ['cs running 1', 'upgrade: waiting: unreadable output: the upgrade status is empty']
+    assert logs[2].startswith('upgrade: waiting: unreadable output: unexpected output from nas_upgrade -status')
+    assert logs[3:] == ['cs running 3', 'cs done 5']
+
+
+def test_poll_gives_up_after_max_failures_in_a_row():
+    answers = [status_text('running', 1, 'precheck', 0)] + [c.CelerraConnectionError('connection reset', transient=True)] * 3
+    client, dummy_session, clock, logs = client_with(answers)
+    with pytest.raises(c.CelerraPollError) as exc:
+        client.poll(fetch_status(client), cs_check, timeout=100, interval=5, what='upgrade', max_failures=3)
+    assert 'upgrade: the status could not be read 3 times in a row' in exc.value.msg
+    assert 'may still be running on the Control Station' in exc.value.msg
+    assert exc.value.details['failures'] == 3 and exc.value.details['last_status'] == 'cs running 1'
+    # no sleep after the last failed read, one note for the three
+    assert clock.sleeps == [5, 5, 5] and logs == ['cs running 1', 'upgrade: waiting: connection lost (connection reset)']
+
+
+def test_poll_counts_failures_in_a_row_only():
+    lock = (2, 'Error 2201: nas_upgrade : unable to acquire lock(s), try later\n', '')
+    answers = [lock, lock, status_text('running', 2, 'backup_nas_db', 30), lock, (0, 'x\n', ''),
+               status_text('done', 5, 'restart_services', 100)]
+    client, dummy_session, dummy_clock, dummy_logs = client_with(answers)
+    status = client.poll(fetch_status(client), cs_check, timeout=100, interval=5, what='upgrade', max_failures=3)
+    assert status['cs']['state'] == 'done'
+
+
+def test_poll_without_a_bound_waits_to_the_deadline():
+    client, dummy_session, clock, dummy_logs = client_with([(0, 'x\n', '')] * 10)
+    with pytest.raises(c.CelerraTimeoutError) as exc:
+        client.poll(fetch_status(client), cs_check, timeout=30, interval=5, what='upgrade', max_failures=None)
+    assert 'unreadable output' in exc.value.msg and sum(clock.sleeps) == 30
+
+
+def test_poll_refuses_a_bound_below_one():
+    client, session, dummy_clock, dummy_logs = client_with([])
+    with pytest.raises(c.CelerraArgumentError):
+        client.poll(fetch_status(client), cs_check, timeout=30, interval=5, what='upgrade', max_failures=0)
+    assert session.lines == []
+
+
 # -- the real channel loop, on a scripted paramiko-like channel --------------------------------
 
 class FakeChannel(object):

@@ -74,7 +74,7 @@ def running(request):
     station.close()
 
 
-def play(tmp_path, running, tasks, check=False):
+def play(tmp_path, running, tasks, check=False, extra_vars=None):
     known_hosts = tmp_path / 'known_hosts'
     known_hosts.write_text(public_line('[127.0.0.1]:%d' % running.lab.port, running.lab.host_key))
     playbook = tmp_path / 'play.yml'
@@ -85,7 +85,7 @@ def play(tmp_path, running, tasks, check=False):
         'gather_facts': False,
         'vars': {'celerra_cs_host': '127.0.0.1', 'celerra_cs_port': running.lab.port,
                  'celerra_cs_password': running.lab.password, 'celerra_cs_known_hosts': str(known_hosts),
-                 'celerra_upgrade_poll_interval': 1},
+                 'celerra_upgrade_poll_interval': 1, **(extra_vars or {})},
         'tasks': tasks,
     }], sort_keys=False))
     env = ansible_env(tmp_path)
@@ -181,3 +181,44 @@ def test_check_mode_sends_nothing_and_runs_no_job(tmp_path, running):
     assert [line for line in running.station.lines if 'nas_upgrade' in line and '-status' not in line] == []
     assert 'ASYNC' not in output and running.station.cs_version == '4.2.16-5'
     assert 'Check mode: the data movers would be upgraded to 5.1 after the Control Station' in output
+
+
+# The join's own poll reads two garbled or empty statuses in a row and gives up (status_unknown); the clock
+# starts only then, so the join always finds the upgrade running. The rescue's rollback reads the status
+# first: it finds the upgrade running (and waits for it to end) or already completed, and rolls nothing back.
+@pytest.mark.parametrize('running', [{'start_on': 'the second hiccup'}], indirect=True)
+def test_rescue_after_an_unreadable_status_rolls_nothing_back(tmp_path, running):
+    station = running.station
+    station.status_hiccups = {2: 'garbled', 3: 'empty'}
+
+    def start_clock(argv):
+        if argv[-1] == '-status' and station.status_reads >= 2:
+            running.started.set()
+    station.before_command = start_clock
+    rc, output = play(tmp_path, running, WINDOW, extra_vars={'celerra_upgrade_poll_failures': 2})
+    assert rc != 0, output
+    assert 'CS FAILURE: control station upgrade: the status could not be read 2 times in a row' in output, output
+    assert 'nothing rolled back' in output and '"upgrade_completed": true' in output, output
+    assert running.sent('-cs -rollback') == [] and running.sent('-dm') == []
+    assert running.station.cs_consistent() and running.station.cs_version == '5.1.23-2'
+
+
+# A rollback asked for while the upgrade runs waits for its end and rolls back only once it has failed.
+@pytest.mark.parametrize('running', [{'start_on': 'nas_upgrade -status'}], indirect=True)
+def test_rollback_waits_for_the_running_upgrade_to_fail(tmp_path, running):
+    station = running.station
+    station.faults['cs_upgrade_fail'] = 5
+    station.execute('env NAS_DB=/nas /nas/sbin/nas_upgrade -cs -to 5.1')
+    states = []
+
+    def hook(argv):
+        if argv[-1] == '-rollback':
+            station._tick()
+            states.append(station.cs_status['state'])
+    station.before_command = hook
+    rc, output = play(tmp_path, running, [role('rollback')])
+    assert rc == 0, output
+    assert states == ['failed'] and len(running.sent('-cs -rollback')) == 1
+    assert station.cs_consistent() and station.cs_version == '4.2.16-5'
+    rollback = output.split('Roll the Control Station back, an upgrade still running waited for first, to 4.2]')[1]
+    assert 'ASYNC POLL on localhost' in rollback.split('TASK')[0], output
