@@ -27,6 +27,15 @@ description:
     needs no longer fits in the window, or in the contingency.
   - At the end of the run it writes C(window-<UTC timestamp>.json), C(.md) and C(.html) into
     O(report_dir), copies them to C(latest.json), C(latest.md) and C(latest.html), and prints their paths.
+  - 'While the run goes on it keeps an incomplete report there (C("complete": false), with C(stopped_at):
+    the phase and time it had reached), rewritten after each phase start or end and each objective, so a
+    run that dies leaves a record of where it stopped. On SIGINT (Ctrl-C), SIGTERM and SIGHUP (a lost
+    terminal) it writes the incomplete report, then lets the signal do what it did before (Ansible stops as
+    it always does); a run that ends without its play recap writes it at exit. The complete report of the
+    end replaces the incomplete one.'
+  - When the last report in O(report_dir) of the same plan is incomplete, the new run's report links to it
+    (C(previous_run)); when that run stopped with mail down, the mail downtime counts from that run's
+    start of it.
   - Under ansible-runner (and so under AWX or an automation controller), whose execution environment does not
     keep the controller's disk, it also writes them into the run's artifacts directory, in
     C(<artifacts>/window_report/) (ansible-runner gives that directory in C(AWX_ISOLATED_DATA_DIR)).
@@ -83,20 +92,28 @@ EXAMPLES = r"""
 #   ansible-playbook playbooks/maintenance.yml
 """
 
+import atexit
 import functools
 import json
 import os
+import re
+import signal
+import socket
 import tempfile
+import threading
 import time
 import traceback
+import weakref
 from collections.abc import Mapping
 
 from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.mailops.window.plugins.plugin_utils._plan import load_plan
-from ansible_collections.mailops.window.plugins.plugin_utils._render import render_markdown
+from ansible_collections.mailops.window.plugins.plugin_utils._process import pid_alive
+from ansible_collections.mailops.window.plugins.plugin_utils._render import render_markdown, where_stopped
 from ansible_collections.mailops.window.plugins.plugin_utils._render_html import render_html
 from ansible_collections.mailops.window.plugins.plugin_utils._tracker import (
+    READABLE_REPORT_SCHEMAS,
     WindowEventError,
     WindowTracker,
     file_stamp,
@@ -113,6 +130,14 @@ BACKGROUND_VARIABLE = "window_phase_background"
 RUNNER_ARTIFACTS_ENV = "AWX_ISOLATED_DATA_DIR"
 RUNNER_SUBDIR = "window_report"
 _MAX_NAME = 200
+# The signals that stop a run: Ctrl-C, a kill (or a job cancelled under AWX), a lost terminal.
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+_REPORT_NAME_RE = re.compile(r"^window-(\d{8}T\d{6}Z)(?:-(\d+))?\.json$")
+# Seconds a signal handler waits for a hook running in another thread before it writes anyway.
+_LOCK_WAIT = 5.0
+# The callbacks whose run has not written its final report: written at exit, if the process gets there.
+_UNFINISHED = weakref.WeakSet()
+_EXIT_HOOK = []
 
 
 def _guarded(func):
@@ -120,11 +145,12 @@ def _guarded(func):
 
     @functools.wraps(func)
     def wrapper(self, *args, **kwargs):
-        try:
-            return func(self, *args, **kwargs)
-        except Exception as exc:  # pylint: disable=broad-except
-            self._internal_error(func.__name__, exc)
-            return None
+        with self._lock:
+            try:
+                return func(self, *args, **kwargs)
+            except Exception as exc:  # pylint: disable=broad-except
+                self._internal_error(func.__name__, exc)
+                return None
 
     return wrapper
 
@@ -214,6 +240,17 @@ class CallbackModule(CallbackBase):
         self._run_started_at = None
         self._failed_hooks = set()
         self.report_paths = []
+        # The hooks run one at a time; a signal handler waits for one running in another thread.
+        self._lock = threading.RLock()
+        self._run_id = None
+        self._written_revision = None  # the tracker's revision when the report was last written
+        self._final_revision = None  # ... and when the complete report was
+        self._stop_revision = None  # ... and when a stopped run's report was (signal or exit)
+        self._finishing = False
+        self._stems = {}  # directory: (stamp, stem) of this run's incomplete report
+        self._unwritable = set()  # directories warned about
+        self._previous_handlers = {}  # signal number: the handler before ours
+        self._armed = False  # our handlers are installed
 
     # -- configuration --------------------------------------------------------------------------
 
@@ -254,6 +291,7 @@ class CallbackModule(CallbackBase):
         tracker = self._tracker
         if tracker is None:
             return
+        self._keep_report()
         now = self._clock()
         self._emit(tracker.check(now))
         if not tracker.open_phases():
@@ -304,8 +342,26 @@ class CallbackModule(CallbackBase):
         self._tracker = WindowTracker(load_plan(event["plan"]), event["time_scale"])
         if event["check_mode"]:
             self._tracker.check_mode = True
+        self._run_id = "%s-%d" % (file_stamp(self._run_started_at or self._clock()), os.getpid())
         for line in self._tracker.plan_lines():
             self._display.display(line)
+        if not event["check_mode"]:
+            self._follow_previous_run()
+
+    def _follow_previous_run(self):
+        """Link this run to the last report of its plan in report_dir when that run stopped before its end."""
+        found = _last_report_of(_absolute(self._report_dir), self._tracker.plan["id"])
+        if found is None or _still_running(found[2]):
+            return
+        name, path, report = found
+        if not self._tracker.link_previous(report, name, path):
+            return
+        previous = self._tracker.previous_run
+        line = "window report: this run follows run %s (%s), which stopped %s" % (
+            previous["run_id"] or "?", name, where_stopped(previous["stopped_at"]))
+        if previous["mail_down"]:
+            line += "; mail has been down since %s: the mail downtime counts from then" % previous["mail_down_since"]
+        self._display.display(line)
 
     def _phase_failure(self, result, unreachable=False, ignored=False):
         if self._tracker is None:
@@ -404,47 +460,230 @@ class CallbackModule(CallbackBase):
         if not self._events_seen or self._tracker is None:
             return
         tracker = self._tracker
-        now = self._clock()
-        self._emit(tracker.finalize(now))
-        hosts = {}
-        for host in sorted(getattr(stats, "processed", {}) or {}):
-            summary = stats.summarize(host)
-            hosts[host] = dict((key, int(summary.get(key, 0))) for key in
-                               ("ok", "changed", "failures", "unreachable", "skipped", "rescued", "ignored"))
-        report = tracker.report(now, hosts=hosts, playbooks=self._playbooks, run_started_at=self._run_started_at)
-        self.report_paths = self._write_report(report, now)
-        for path in self.report_paths:
-            self._display.display("window report: %s" % path)
+        self._finishing = True  # a signal from now on leaves the report to this hook
+        try:
+            now = self._clock()
+            self._emit(tracker.finalize(now))
+            hosts = {}
+            for host in sorted(getattr(stats, "processed", {}) or {}):
+                summary = stats.summarize(host)
+                hosts[host] = dict((key, int(summary.get(key, 0))) for key in
+                                   ("ok", "changed", "failures", "unreachable", "skipped", "rescued", "ignored"))
+            report = tracker.report(now, hosts=hosts, playbooks=self._playbooks, run_started_at=self._run_started_at,
+                                    run=self._run_fields())
+            self.report_paths = self._write_report(report, now, final=True)
+            self._written_revision = self._final_revision = tracker.revision
+            for path in self.report_paths:
+                self._display.display("window report: %s" % path)
+        finally:
+            self._finishing = False
+            self._disarm()
 
-    def _write_report(self, report, now):
+    # -- the incomplete report: while the run goes on, and when it is stopped ----------------------
+
+    def _run_fields(self):
+        return {"id": self._run_id, "pid": os.getpid(), "controller": _hostname()}
+
+    def _keep_report(self):
+        """After a phase started or ended (or an event): write the incomplete report, once per change."""
+        if self._finishing or self._tracker.revision == self._final_revision:
+            return
+        self._arm()
+        if self._tracker.revision != self._written_revision:
+            self._write_incomplete("running")
+
+    def _write_incomplete(self, reason):
+        now = self._clock()
+        report = self._tracker.report(now, playbooks=self._playbooks, run_started_at=self._run_started_at,
+                                      run=self._run_fields(), stopped=reason)
+        self._written_revision = self._tracker.revision  # also when it cannot be written: one try per change
+        return self._write_report(report, now, final=False)
+
+    def _stopped(self, reason, show=True):
+        """The run is stopping (a signal, or the process exits without its play recap): write the
+        incomplete report, unless the report already says all this run did."""
+        tracker = self._tracker
+        if tracker is None or self._finishing or tracker.revision in (self._final_revision, self._stop_revision):
+            return
+        locked = self._lock.acquire(timeout=_LOCK_WAIT)  # a hook in another thread ends first
+        try:
+            paths = self._write_incomplete(reason)
+            self._stop_revision = tracker.revision
+        finally:
+            if locked:
+                self._lock.release()
+        if show:
+            for path in paths:
+                self._display.display("window report (incomplete, the run stopped): %s" % path)
+
+    def _on_signal(self, signum, frame):
+        """Write the incomplete report, then do what the signal did before this plugin was loaded."""
+        previous = self._previous_handlers.get(signum, signal.SIG_DFL)
+        try:
+            name = signal.Signals(signum).name
+            self._stopped(name if name in STOP_SIGNALS else "exit", show=name != "SIGHUP")  # no terminal after SIGHUP
+        except Exception:  # pylint: disable=broad-except
+            pass  # nothing may keep the signal from stopping the run
+        if callable(previous):
+            return previous(signum, frame)
+        if previous != signal.SIG_IGN:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        return None
+
+    def _on_exit(self):
+        self._stopped("exit")
+
+    def _arm(self):
+        """Catch the signals that stop a run (in the main thread, where Python runs signal handlers), and
+        the exit of a run that never reaches its play recap. A signal ignored (nohup) stays ignored."""
+        if self not in _UNFINISHED:
+            _UNFINISHED.add(self)
+            if not _EXIT_HOOK:
+                atexit.register(_at_exit)
+                _EXIT_HOOK.append(_at_exit)
+        if self._armed or threading.current_thread() is not threading.main_thread():
+            return
+        self._armed = True
+        self._previous_handlers = {}
+        for name in STOP_SIGNALS:
+            signum = getattr(signal, name, None)
+            if signum is None:
+                continue
+            previous = signal.getsignal(signum)
+            if previous is None or previous == signal.SIG_IGN:
+                continue  # ignored, or set outside Python: left as it is
+            signal.signal(signum, self._on_signal)
+            self._previous_handlers[signum] = previous
+
+    def _disarm(self):
+        """Give the signals back to the handlers they had, where ours is still the one installed."""
+        _UNFINISHED.discard(self)
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum, previous in self._previous_handlers.items():
+            if signal.getsignal(signum) == self._on_signal:
+                signal.signal(signum, previous)
+        self._armed = False  # the previous handlers are kept: a handler that chains to ours still reaches them
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def _write_report(self, report, now, final):
         """Write the report into report_dir and, under ansible-runner (AWX), into the run's artifacts."""
         bodies = ((".json", json.dumps(report, indent=2) + "\n"), (".md", render_markdown(report)),
                   (".html", render_html(report)))
-        directories = [os.path.abspath(os.path.expanduser(str(self._report_dir)))]
+        directories = [_absolute(self._report_dir)]
         artifacts = os.environ.get(RUNNER_ARTIFACTS_ENV)
         if artifacts:
             directories.append(os.path.join(os.path.abspath(artifacts), RUNNER_SUBDIR))
         paths = []
         for directory in directories:
             try:
-                paths.extend(_write_into(directory, bodies, file_stamp(now)))
+                paths.extend(self._write_into(directory, bodies, now, final))
             except OSError as exc:
-                self._display.warning("window_report: cannot write the window report into %s: %s"
-                                      % (directory, exc.strerror or type(exc).__name__))
+                if directory not in self._unwritable:
+                    self._unwritable.add(directory)
+                    self._display.warning("window_report: cannot write the window report into %s: %s"
+                                          % (directory, exc.strerror or type(exc).__name__))
+        return paths
+
+    def _write_into(self, directory, bodies, now, final):
+        """window-<stamp>.<ext> and latest.<ext> for each (ext, text) of ``bodies``. The incomplete report
+        keeps the name it got when first written; the complete one is named by the end of the run (as
+        it always was) and replaces it."""
+        os.makedirs(directory, mode=0o750, exist_ok=True)
+        stamp = file_stamp(now)
+        current = self._stems.get(directory)
+        if current is not None and (not final or current[0] == stamp):
+            stem = current[1]
+        else:
+            stem = _free_stem(directory, stamp, bodies)
+        paths = []
+        for extension, body in bodies:
+            paths.append(os.path.join(directory, stem + extension))
+            _write_atomically(paths[-1], body)
+            _write_atomically(os.path.join(directory, "latest" + extension), body)
+        if not final:
+            self._stems[directory] = current or (stamp, stem)
+            return paths
+        self._stems.pop(directory, None)
+        if current is not None and current[1] != stem:
+            for extension, dummy in bodies:
+                try:
+                    os.unlink(os.path.join(directory, current[1] + extension))
+                except FileNotFoundError:
+                    pass
         return paths
 
 
-def _write_into(directory, bodies, stamp):
-    """window-<stamp>.<ext> (numbered when taken) and latest.<ext> for each (ext, text) of ``bodies``."""
-    os.makedirs(directory, mode=0o750, exist_ok=True)
+def _at_exit():
+    """The process exits: runs that never reached their play recap write their incomplete report."""
+    for callback in list(_UNFINISHED):
+        try:
+            callback._on_exit()
+        except Exception:  # pylint: disable=broad-except
+            pass
+
+
+def _absolute(directory):
+    return os.path.abspath(os.path.expanduser(str(directory)))
+
+
+def _hostname():
+    try:
+        return socket.gethostname()
+    except OSError:
+        return None
+
+
+def _free_stem(directory, stamp, bodies):
+    """window-<stamp>, numbered (-2, -3 ...) when a file of that name exists."""
     stem = "window-%s" % stamp
     number = 1
     while any(os.path.exists(os.path.join(directory, stem + extension)) for extension, dummy in bodies):
         number += 1
         stem = "window-%s-%d" % (stamp, number)
-    paths = []
-    for extension, body in bodies:
-        paths.append(os.path.join(directory, stem + extension))
-        _write_atomically(paths[-1], body)
-        _write_atomically(os.path.join(directory, "latest" + extension), body)
-    return paths
+    return stem
+
+
+def _last_report_of(directory, plan_id):
+    """(name, path, report) of the newest window-*.json report of ``plan_id`` in ``directory`` that is
+    not a dry run's, or None. Newest by the time in the name (a run's incomplete report is named by its
+    start, a complete one by its end)."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return None
+    found = []
+    for name in names:
+        match = _REPORT_NAME_RE.match(name)
+        if match:
+            found.append((match.group(1), int(match.group(2) or 1), name))
+    for dummy_stamp, dummy_number, name in sorted(found, reverse=True):
+        path = os.path.join(directory, name)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                report = json.load(handle)
+        except (OSError, ValueError):
+            continue
+        if not isinstance(report, dict) or report.get("schema") not in READABLE_REPORT_SCHEMAS:
+            continue
+        plan = report.get("plan")
+        if not isinstance(plan, dict) or plan.get("id") != plan_id or report.get("check_mode"):
+            continue
+        return name, path, report
+    return None
+
+
+def _still_running(report):
+    """Whether the run of an incomplete report is still going on (a run overlapping this one, on this
+    controller), not stopped."""
+    stopped, run = report.get("stopped_at"), report.get("run")
+    if not isinstance(stopped, dict) or stopped.get("reason") != "running" or not isinstance(run, dict):
+        return False
+    pid = run.get("pid")
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0 or pid == os.getpid():
+        return False
+    if run.get("controller") != _hostname():
+        return False
+    return pid_alive(pid)

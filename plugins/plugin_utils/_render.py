@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The window report as Markdown: a pure function of the report dict that the tracker builds.
 
-Controller-only (plugin_utils); the HTML form is in ``_render_html``.
+Controller-only (plugin_utils); the HTML form is in ``_render_html``, which shares the texts that say
+where an incomplete report's run stopped and which run a report follows.
 """
 
 from __future__ import annotations
@@ -27,6 +28,64 @@ def _table(headers, rows):
     return lines
 
 
+_STOP_WHY = {
+    "SIGINT": "SIGINT: interrupted",
+    "SIGTERM": "SIGTERM: terminated",
+    "SIGHUP": "SIGHUP: its terminal was lost",
+    "exit": "it ended without reaching its play recap",
+    "running": "or later: the report was last written then, while the run went on; it may still be running",
+}
+
+
+def where_stopped(stopped):
+    """``during phase X at T (why)`` for a ``stopped_at`` of a report (or of its ``previous_run``)."""
+    stopped = stopped or {}
+    if stopped.get("phase"):
+        where = "during phase %s" % stopped["phase"]
+        others = [p for p in stopped.get("open_phases") or [] if p != stopped["phase"]]
+        if others:
+            where += " (also open: %s)" % ", ".join(others)
+    elif stopped.get("last_closed_phase"):
+        where = "after phase %s" % stopped["last_closed_phase"]
+    else:
+        where = "before its first phase"
+    why = _STOP_WHY.get(stopped.get("reason"))
+    return "%s at %s%s" % (where, stopped.get("time") or "an unknown time", " (%s)" % why if why else "")
+
+
+def incomplete_banner(report):
+    """The banner of an incomplete report, or None for a complete one."""
+    if report.get("complete", True) is not False:
+        return None
+    text = "INCOMPLETE: the run stopped %s." % where_stopped(report.get("stopped_at"))
+    down = report.get("mail_downtime") or {}
+    if down.get("started_at") and not down.get("complete"):
+        text += " Mail was down (since %s, %s not finished)." % (down["started_at"], down.get("to"))
+    return text
+
+
+def previous_run_text(report, link=None):
+    """What a report says of the run it follows (an earlier run of the plan that stopped before its
+    end), or None. ``link``: the previous report's name as it should appear (a Markdown or HTML link)."""
+    previous = report.get("previous_run")
+    if not previous:
+        return None
+    text = "This run follows run %s (report %s), which stopped %s." % (
+        previous.get("run_id") or "-", link or previous.get("report") or "-", where_stopped(previous.get("stopped_at")))
+    down = report.get("mail_downtime") or {}
+    if previous.get("mail_down") and down.get("carried_from"):
+        text += " Mail was down then; the mail downtime here counts from %s (run %s, report %s)." % (
+            down.get("started_at") or "-", down["carried_from"].get("run_id") or "-",
+            down["carried_from"].get("report") or "-")
+    return text
+
+
+def sibling(name, extension):
+    """The name of the report ``name`` (a ``window-*.json``) in another format."""
+    name = str(name or "")
+    return (name[:-len(".json")] if name.endswith(".json") else name) + extension
+
+
 def render_markdown(report):
     """The Markdown form of a report dict."""
     window = report["window"]
@@ -34,11 +93,20 @@ def render_markdown(report):
     down = report["mail_downtime"]
     plan = report["plan"]
     lines = ["# Maintenance window report: %s" % _cell(plan["title"]), ""]
+    banner = incomplete_banner(report)
+    if banner:
+        lines += ["**%s**" % _cell(banner), ""]
+    previous = report.get("previous_run")
+    if previous:
+        markdown = sibling(previous.get("report"), ".md")
+        lines += [_cell(previous_run_text(report, link="[%s](%s)" % (markdown, markdown.replace(" ", "%20")))), ""]
     if report.get("check_mode"):
         lines += ["**Check mode run**: nothing was changed; durations are those of the rehearsal.", ""]
     downtime = None
     if down["from"] and down["minutes"] is not None:
         downtime = "%s min%s" % (_cell(down["minutes"]), "" if down["complete"] else " so far (%s did not finish)" % down["to"])
+        if down.get("carried_from"):
+            downtime += ", counted from run %s" % (down["carried_from"].get("run_id") or down["carried_from"].get("report"))
     lines += _table(["item", "value"], [
         ("plan", plan["id"]),
         ("playbooks", ", ".join(report["playbooks"]) or None),

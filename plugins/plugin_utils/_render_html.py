@@ -15,6 +15,8 @@ from __future__ import annotations
 import html
 import math
 
+from ansible_collections.mailops.window.plugins.plugin_utils._render import incomplete_banner, previous_run_text, sibling
+
 STATE_COLOURS = {"finished": "#2e9e4f", "overrun": "#f0a020", "failed": "#d64541", "rolled_back": "#7d3c98",
                  "unfinished": "#b57edc", "skipped": "url(#hatch)"}
 LEGEND = (("planned", "planned (budget)"), ("finished", "finished"), ("overrun", "finished over budget"),
@@ -29,6 +31,7 @@ CSS = """
 body{font-family:"DejaVu Sans","Liberation Sans",Arial,sans-serif;color:#1d2430;margin:24px;background:#fff;font-size:14px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #d5dae1;padding-bottom:4px}
 .sub{color:#5a6472;margin-bottom:12px}.banner{background:#fff3cd;border:1px solid #e0b84c;padding:8px 12px;margin:10px 0;font-weight:bold}
+.banner.incomplete{background:#fde2e1;border-color:#d64541;color:#7a1712}.banner.previous-run{background:#eef3fb;border-color:#7f8fa6;font-weight:normal}
 .cards{display:flex;gap:12px;flex-wrap:wrap}.card{border:1px solid #d5dae1;border-radius:6px;padding:10px 14px;min-width:230px;flex:1}
 .card .k{color:#5a6472;font-size:12px;text-transform:uppercase;letter-spacing:.04em}.card .v{font-size:24px;font-weight:bold;margin:2px 0}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;font-weight:bold;white-space:nowrap}
@@ -228,8 +231,13 @@ def _summary(report):
         down_note = "no downtime taken"
     elif down.get("complete"):
         down_note = "from %s to the end of %s" % (down.get("from"), down.get("to"))
+    elif report.get("complete", True) is False:
+        down_note = "mail was not back (%s not finished) when the run stopped" % down.get("to")
     else:
         down_note = "mail was not back (%s not finished) when the run ended" % down.get("to")
+    if down.get("minutes") is not None and down.get("carried_from"):
+        down_note += "; counted from run %s, which took mail down" % (
+            down["carried_from"].get("run_id") or down["carried_from"].get("report"))
     counts = {}
     for objective in report.get("objectives", []):
         counts[objective["status"]] = counts.get(objective["status"], 0) + 1
@@ -275,11 +283,20 @@ def render_html(report):
                     '<td class="mono">%s</td>' % _e(b["sha256"]), "<td>%s</td>" % _e(b.get("objective"))] for b in report.get("backups", [])]
     warnings = "".join("<li>%s</li>" % _e(w) for w in report.get("warnings", []))
     run = report.get("run") or {}
+    banner = incomplete_banner(report)
+    previous = report.get("previous_run") or {}
+    if previous:
+        page = sibling(previous.get("report"), ".html")
+        marker = "\x00link\x00"  # the text is escaped, then the link put in its place
+        follows = _e(previous_run_text(report, link=marker)).replace(
+            _e(marker), '<a href="%s">%s</a>' % (_e(page), _e(page)))
     body = [
         "<h1>%s</h1>" % _e(plan.get("title")),
         '<div class="sub">plan <code>%s</code> &middot; run %s to %s &middot; time scale %s &middot; window started %s</div>' % (
             _e(plan.get("id")), _e(run.get("started_at") or "\u2014"), _e(run.get("ended_at") or "\u2014"), _e(report.get("time_scale")),
             _e(report["window"].get("started_at") or "\u2014")),
+        '<div class="banner incomplete">%s</div>' % _e(banner) if banner else "",
+        '<div class="banner previous-run">%s</div>' % follows if previous else "",
         '<div class="banner check-mode">Check mode (dry run): this is the plan as it would run; nothing was changed.</div>'
         if report.get("check_mode") else "",
         _summary(report), "<h2>Timeline</h2>", _timeline(report), _legend(),

@@ -15,10 +15,16 @@ first task of such a block runs on some host, and ends when a task outside it st
 ends); it has failed when a task in it failed. ``window_phase_background: true`` keeps the phase open
 after its block (work left running asynchronously, joined by a later block of the same phase). The
 ``window_phase`` action sets a state explicitly (with a detail), which no inference overrides.
+
+A report is ``complete`` when it was built at the end of the run; the callback also builds incomplete
+ones while the run goes on and when it is stopped (:meth:`WindowTracker.report` with ``stopped``), which
+say where the run was. A run of the same plan after one that stopped with mail down is linked to it
+(:meth:`WindowTracker.link_previous`) and counts the mail downtime from that run's start of it.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime
 import math
 import re
@@ -35,7 +41,12 @@ from ansible_collections.mailops.window.plugins.plugin_utils._plan import (
 )
 
 EVENT_SCHEMA = "mailops.window/2"
-REPORT_SCHEMA = "mailops.window.report/2"
+REPORT_SCHEMA = "mailops.window.report/3"
+# Reports of these schemas are read back to link a run to the one before it.
+READABLE_REPORT_SCHEMAS = ("mailops.window.report/2", REPORT_SCHEMA)
+# Why an incomplete report was written: the run was going on (the last record before it stopped, or a
+# report read while it runs), a signal stopped it, or the process ended without its play recap.
+STOP_REASONS = ("running", "SIGINT", "SIGTERM", "SIGHUP", "exit")
 
 PHASE_STATES = ("started", "finished", "failed", "skipped", "rolled_back")
 TERMINAL_STATES = PHASE_STATES[1:]
@@ -89,6 +100,23 @@ def iso_utc(epoch):
         return None
     stamp = datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
     return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso_utc(value):
+    """Epoch seconds of an ISO 8601 time as :func:`iso_utc` writes it; None when it is not one."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        stamp = datetime.datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=datetime.timezone.utc)
+    return stamp.timestamp()
+
+
+def _text_or_none(value):
+    return value if isinstance(value, str) and value else None
 
 
 def file_stamp(epoch):
@@ -311,6 +339,13 @@ class WindowTracker(object):
         self._fit_warned = set()
         self._open_order = []
         self._current = None  # the phase of the last task that started
+        self._last_closed = None  # the phase closed last
+        # Grows on every phase start or end and every event: the callback writes the report when it changed.
+        self.revision = 0
+        # The run before this one, when it stopped before its end (see link_previous).
+        self.previous_run = None
+        self._carried_down_since = None
+        self._carried_from = None
 
     # -- events from the actions -----------------------------------------------------------------
 
@@ -318,6 +353,7 @@ class WindowTracker(object):
         """Apply a validated phase or objective event; return the notices it causes."""
         if event.get("check_mode"):
             self.check_mode = True
+        self.revision += 1
         if event["kind"] == "phase":
             notices = self._apply_phase(event)
         else:
@@ -418,6 +454,7 @@ class WindowTracker(object):
     # -- opening and closing ---------------------------------------------------------------------
 
     def _start(self, rec, at):
+        self.revision += 1
         rec.runs.append([at, None])
         rec.state = "open"
         rec.task_failed = rec.failed_before_start
@@ -435,6 +472,7 @@ class WindowTracker(object):
         return [Notice("info", "%s: %s: %s" % (head, text(rec.spec["title"], self.language), self.window_status(at)))]
 
     def _close(self, rec, state, at, explicit=False):
+        self.revision += 1
         rec.background = False
         rec.pending_since = None
         if explicit:
@@ -445,10 +483,12 @@ class WindowTracker(object):
             rec.explicit = explicit
             if rec.name in self._open_order:
                 self._open_order.remove(rec.name)
+            self._last_closed = rec.name
         elif not rec.runs:
             rec.runs.append([at, at])  # closed without a start: no duration known
             rec.state = state
             rec.explicit = explicit
+            self._last_closed = rec.name
             if rec.kind != "before_downtime" and state != "skipped" and \
                     (self.window_start is None or at < self.window_start):
                 self.window_start = at
@@ -607,6 +647,8 @@ class WindowTracker(object):
                 rec.runs[-1][1] = max(now, rec.runs[-1][0])
                 rec.state = "unfinished"
                 self._open_order.remove(rec.name)
+                self._last_closed = rec.name
+                self.revision += 1
                 notices.append(self._warn("window phase %s was still open when the run ended: %s" % (
                     rec.name, self.phase_usage(rec, now))))
             else:
@@ -619,13 +661,98 @@ class WindowTracker(object):
             rec.background = True
         return self.finalize(now)
 
+    # -- a run that stops before its end, and the run after it ----------------------------------
+
+    def _pending(self):
+        """The phase whose block the run is in while its first task runs (not started yet), or None."""
+        rec = self.phases.get(self._current) if self._current else None
+        if rec is not None and not rec.is_open and rec.pending_since is not None:
+            return rec
+        return None
+
+    def stop_point(self, now, reason="running"):
+        """Where the run is at ``now``, for a report written before its end: ``phase`` (the block a task
+        of which was running when it stopped, else the phase started last of those open), every open
+        phase, the phase closed last, the time and the ``reason`` (one of STOP_REASONS)."""
+        if reason not in STOP_REASONS:
+            raise WindowEventError("unknown stop reason %r; the reasons are: %s" % (reason, ", ".join(STOP_REASONS)))
+        open_names = [rec.name for rec in self.open_phases()]
+        pending = self._pending()
+        if pending is not None:
+            open_names.append(pending.name)
+        return {"phase": open_names[-1] if open_names else None, "open_phases": open_names,
+                "last_closed_phase": self._last_closed, "time": iso_utc(now), "reason": reason}
+
+    def link_previous(self, report, name, path=None):
+        """Link this run to the report of the run before it, read back from its JSON file ``name``.
+
+        Only a report of the same plan, not of a dry run, that is incomplete (its run stopped before
+        its end) is linked: it becomes this report's ``previous_run``. When that run had taken mail
+        down and not brought it back, this run's mail downtime counts from that run's start of it (or
+        from where that run's own downtime was counted from). Returns whether it was linked."""
+        if not isinstance(report, dict) or report.get("schema") not in READABLE_REPORT_SCHEMAS:
+            return False
+        plan = report.get("plan")
+        if not isinstance(plan, dict) or plan.get("id") != self.plan["id"]:
+            return False
+        if report.get("complete", True) is not False or report.get("check_mode"):
+            return False
+        run, stopped, down = (report.get(key) if isinstance(report.get(key), dict) else {}
+                              for key in ("run", "stopped_at", "mail_downtime"))
+        down_since = parse_iso_utc(down.get("started_at"))
+        mail_down = down_since is not None and down.get("complete") is not True
+        open_phases = stopped.get("open_phases")
+        self.previous_run = {
+            "report": str(name),
+            "path": None if path is None else str(path),
+            "run_id": _text_or_none(run.get("id")),
+            "started_at": iso_utc(parse_iso_utc(run.get("started_at"))),
+            "stopped_at": {
+                "phase": _text_or_none(stopped.get("phase")),
+                "open_phases": [str(p) for p in open_phases] if isinstance(open_phases, list) else [],
+                "last_closed_phase": _text_or_none(stopped.get("last_closed_phase")),
+                "time": iso_utc(parse_iso_utc(stopped.get("time") or run.get("ended_at"))),
+                "reason": stopped.get("reason") if stopped.get("reason") in STOP_REASONS else None,
+            },
+            "mail_down": mail_down,
+            "mail_down_since": iso_utc(down_since) if mail_down else None,
+        }
+        if mail_down:
+            self._carried_down_since = down_since
+            carried = down.get("carried_from")
+            if isinstance(carried, dict) and isinstance(carried.get("report"), str):
+                self._carried_from = {"run_id": _text_or_none(carried.get("run_id")), "report": carried["report"]}
+            else:
+                self._carried_from = {"run_id": self.previous_run["run_id"], "report": self.previous_run["report"]}
+        self.revision += 1
+        return True
+
     @staticmethod
     def _within(minutes, limit):
         return None if minutes is None else minutes <= limit + TOLERANCE_MINUTES
 
-    def report(self, now, hosts=None, playbooks=None, run_started_at=None):
+    def report(self, now, hosts=None, playbooks=None, run_started_at=None, run=None, stopped=None):
         """The report as a JSON-ready dict (no task arguments or results: the plan, the window's
-        events, and host and task names)."""
+        events, and host and task names).
+
+        ``run``: more fields of the report's ``run`` (its ``id``, ``pid``, ``controller``). ``stopped``:
+        None for the report of a run that reached its end (``complete``); otherwise the run has not
+        (yet) ended and this is why the report is written (one of STOP_REASONS): the report is
+        ``incomplete``, says where the run stopped (``stopped_at``), shows open phases as
+        ``unfinished`` and the phase whose block a task was running in as started at the block's entry.
+        Nothing of the tracker changes: the run may go on."""
+        if stopped is None:
+            return self._report(now, hosts, playbooks, run_started_at, run, None)
+        stop_point = self.stop_point(now, stopped)
+        memo = {id(self.plan): self.plan}
+        memo.update((id(spec), spec) for spec in self.plan["phases"])
+        view = copy.deepcopy(self, memo)
+        pending = view._pending()
+        if pending is not None:
+            view._start(pending, pending.pending_since)
+        return view._report(now, hosts, playbooks, run_started_at, run, stop_point)
+
+    def _report(self, now, hosts, playbooks, run_started_at, run, stop_point):
         scale = self.time_scale
 
         def minutes(seconds):
@@ -648,7 +775,7 @@ class WindowTracker(object):
                 "after": list(spec["after"]),
                 "rollback_of": spec["rollback_of"],
                 "budget_minutes": rec.budget_minutes,
-                "state": rec.state,
+                "state": "unfinished" if rec.is_open and stop_point is not None else rec.state,
                 "started_at": iso_utc(rec.started_at),
                 "finished_at": iso_utc(rec.runs[-1][1]) if rec.runs else None,
                 "start_offset_minutes": None if rec.started_at is None or self.window_start is None
@@ -669,14 +796,18 @@ class WindowTracker(object):
         window_minutes = minutes(window_seconds)
 
         downtime = {"from": None, "to": None, "started_at": None, "ended_at": None, "real_seconds": None,
-                    "minutes": None, "complete": False}
+                    "minutes": None, "complete": False, "carried_from": None}
         span = self.plan.get("downtime")
         if span:
             downtime.update({"from": span["from"], "to": span["to"]})
             down_rec, up_rec = self.phases[span["from"]], self.phases[span["to"]]
-            if down_rec.runs:
-                down_start = down_rec.runs[0][0]
-                complete = up_rec.state == "finished" and up_rec.runs[-1][1] is not None
+            down_start = down_rec.runs[0][0] if down_rec.runs else None
+            if self._carried_down_since is not None:
+                # mail went down in an earlier run that stopped before bringing it back
+                down_start = self._carried_down_since
+                downtime["carried_from"] = dict(self._carried_from)
+            if down_start is not None:
+                complete = up_rec.state == "finished" and bool(up_rec.runs) and up_rec.runs[-1][1] is not None
                 down_end = up_rec.runs[-1][1] if complete else now
                 downtime.update({
                     "started_at": iso_utc(down_start),
@@ -715,6 +846,10 @@ class WindowTracker(object):
                 "ignored_failed_tasks": list(names["ignored"]),
             })
 
+        run_fields = {"id": None, "pid": None, "controller": None}
+        run_fields.update((key, value) for key, value in (run or {}).items() if key in run_fields)
+        run_fields.update(started_at=iso_utc(run_started_at), ended_at=iso_utc(now))
+
         path, planned = longest_path(self.plan, self._weights(lambda rec: rec.budget_minutes))
         actual_path = []
         for name in path:
@@ -722,6 +857,9 @@ class WindowTracker(object):
             actual_path.extend(b for b in rollbacks_of(self.plan).get(name, []) if self._ran(b))
         return {
             "schema": REPORT_SCHEMA,
+            "complete": stop_point is None,
+            "stopped_at": stop_point,
+            "previous_run": copy.deepcopy(self.previous_run),
             "generated_at": iso_utc(now),
             "plan": {"id": self.plan["id"], "title": text(self.plan["title"], self.language),
                      "lanes": [{"id": lane["id"], "team": text(lane["team"], self.language),
@@ -732,10 +870,7 @@ class WindowTracker(object):
             "playbooks": list(playbooks or []),
             "check_mode": self.check_mode,
             "time_scale": scale,
-            "run": {
-                "started_at": iso_utc(run_started_at),
-                "ended_at": iso_utc(now),
-            },
+            "run": run_fields,
             "window": {
                 "started_at": iso_utc(self.window_start),
                 "ended_at": iso_utc(window_end) if window_seconds is not None else None,

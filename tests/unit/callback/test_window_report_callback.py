@@ -606,7 +606,8 @@ def test_report_is_written_with_latest_copies_and_no_task_data(make_callback, tm
         assert "login --password" not in text and "invocation" not in text, name
     report = json.loads((directory / "latest.json").read_text())
     assert report == json.loads((directory / ("window-%s.json" % stamp)).read_text())
-    assert report["schema"] == "mailops.window.report/2"
+    assert report["schema"] == "mailops.window.report/3"
+    assert report["complete"] is True and report["stopped_at"] is None and report["previous_run"] is None
     assert report["plan"]["id"] == "celerra_cpms"
     assert report["playbooks"] == ["maintenance.yml"]
     assert report["run"]["started_at"] == tr.iso_utc(at(-5))

@@ -584,13 +584,15 @@ def test_plan_on_time_gives_a_clean_report():
                                                           "ignored": 0}},
                             playbooks=["maintenance.yml"], run_started_at=at(-31))
     json.dumps(report)  # JSON-ready
-    assert report["schema"] == "mailops.window.report/2"
+    assert report["schema"] == "mailops.window.report/3"
+    assert report["complete"] is True and report["stopped_at"] is None and report["previous_run"] is None
     assert report["window"]["started_at"] == tr.iso_utc(at(0))
     assert report["window"]["ended_at"] == tr.iso_utc(at(120))
     assert report["window"]["minutes"] == pytest.approx(120)
     assert report["window"]["within_budget"] is True and report["window"]["within_contingency"] is True
     assert report["window"]["budget_minutes"] == 120 and report["window"]["contingency_minutes"] == 150
-    assert report["run"] == {"started_at": tr.iso_utc(at(-31)), "ended_at": tr.iso_utc(at(121))}
+    assert report["run"] == {"id": None, "pid": None, "controller": None,
+                             "started_at": tr.iso_utc(at(-31)), "ended_at": tr.iso_utc(at(121))}
     assert report["generated_at"] == tr.iso_utc(at(121))
     assert report["time_scale"] == SCALE and report["check_mode"] is False
     assert report["playbooks"] == ["maintenance.yml"]
@@ -664,7 +666,7 @@ def test_report_structure_names_the_plan_its_lanes_phases_and_objectives():
                                        "reported": True, "reported_at": tr.iso_utc(at(15))}
     assert report["mail_downtime"] == {
         "from": "stop_mail", "to": "test_mail", "started_at": tr.iso_utc(at(0)), "ended_at": None,
-        "real_seconds": pytest.approx(9.6), "minutes": pytest.approx(16), "complete": False}
+        "real_seconds": pytest.approx(9.6), "minutes": pytest.approx(16), "complete": False, "carried_from": None}
 
 
 def test_report_in_the_plan_language_and_without_an_all_lane():
@@ -689,14 +691,15 @@ def test_mail_downtime_follows_the_plan_downtime_span():
     report = tracker.report(at(40))
     assert report["mail_downtime"] == {
         "from": "stop", "to": "check", "started_at": tr.iso_utc(at(0)), "ended_at": tr.iso_utc(at(34)),
-        "real_seconds": pytest.approx(34 * 0.6), "minutes": pytest.approx(34), "complete": True}
+        "real_seconds": pytest.approx(34 * 0.6), "minutes": pytest.approx(34), "complete": True,
+        "carried_from": None}
     assert report["window"]["minutes"] == pytest.approx(34)
     # a plan without a downtime span reports none
     no_span = new_tracker(small_plan(downtime=None))
     block(no_span, "stop", 0)
     assert no_span.report(at(3))["mail_downtime"] == {
         "from": None, "to": None, "started_at": None, "ended_at": None, "real_seconds": None, "minutes": None,
-        "complete": False}
+        "complete": False, "carried_from": None}
 
 
 def test_mail_downtime_is_open_when_test_mail_did_not_finish():
