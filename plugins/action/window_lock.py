@@ -1,141 +1,86 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Controller-side lock of a maintenance window (see plugins/modules/window_lock.py)."""
+"""Action plugin of mailops.window.window_lock: runs the module on the host that holds the site lock
+(the task's delegate_to) and adds what only the controller knows: who runs it, from where, and whether a
+lock left by this controller belongs to a run whose ansible-playbook process is gone."""
 
 from __future__ import annotations
 
-import datetime
-import errno
-import json
+import getpass
 import os
 import socket
 
-from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.mailops.window.plugins.plugin_utils._process import pid_alive
+
+MODULE = "mailops.window.window_lock"
+
+# What a task may set; the module's other options (controller, user, pid, stale_run_id) come from here.
 ARGUMENT_SPEC = {
-    "path": {"type": "path", "required": True},
     "state": {"type": "str", "choices": ["acquired", "released"], "default": "acquired"},
     "run_id": {"type": "str", "required": True},
+    "lock_dir": {"type": "str"},
     "break_lock": {"type": "bool", "default": False},
+    "break_run_id": {"type": "str"},
+    "playbook": {"type": "str"},
 }
 
 
-def pid_alive(pid):
-    """Whether a process with this id exists on this machine."""
+def controller_name():
+    """This controller, as recorded in the lock."""
+    return socket.gethostname()
+
+
+def controller_user():
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return str(os.getuid())
 
 
-def read_lock(path):
-    """The lock's record, or None when there is no lock file. A damaged file reads as an empty record."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except FileNotFoundError:
-        return None
-    try:
-        record = json.loads(text)
-    except ValueError:
-        return {}
-    return record if isinstance(record, dict) else {}
+def run_pid():
+    """The ansible-playbook process of this run: action plugins run in a worker forked from it."""
+    return os.getppid()
 
 
-def is_stale(record, host):
-    """A lock is stale when it was taken on this controller by a process that no longer exists."""
-    pid = record.get("pid")
-    return record.get("host") == host and isinstance(pid, int) and not pid_alive(pid)
-
-
-def create_lock(path, record):
-    """Create the lock file atomically; False when it exists already."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as exc:
-        if exc.errno == errno.EEXIST:
-            return False
-        raise
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(record, handle)
-    return True
-
-
-def acquire(path, record, break_lock=False):
-    """Take the lock. Returns (took_over_record_or_None). Raises ValueError naming the holder."""
-    directory = os.path.dirname(path)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    if create_lock(path, record):
-        return None
-    held = read_lock(path)
-    if held is None:  # released between our two looks
-        if create_lock(path, record):
-            return None
-        held = read_lock(path) or {}
-    if held.get("run_id") == record["run_id"]:
-        return None
-    if not (break_lock or is_stale(held, record["host"])):
-        raise ValueError(
-            "another maintenance window holds the lock %s: run %s, ansible-playbook pid %s on %s, started %s. "
-            "Wait for it to end; if it is dead on another controller, rerun with window_lock_break=true."
-            % (path, held.get("run_id", "?"), held.get("pid", "?"), held.get("host", "?"), held.get("started", "?"))
-        )
-    os.unlink(path)
-    if not create_lock(path, record):
-        raise ValueError("lost the race for the lock %s to another run" % path)
-    return held
-
-
-def release(path, run_id):
-    """Remove the lock if this run holds it. Returns whether it was removed."""
-    held = read_lock(path)
-    if held is None:
-        return False
-    if held.get("run_id") != run_id:
-        raise ValueError(
-            "lock %s is held by run %s, not by this run %s; leaving it" % (path, held.get("run_id", "?"), run_id)
-        )
-    os.unlink(path)
-    return True
+def dead_here(holder, controller):
+    """Whether the holder is a run of this controller whose ansible-playbook process no longer exists."""
+    pid = holder.get("pid")
+    return (not holder.get("damaged") and bool(holder.get("run_id")) and holder.get("controller") == controller
+            and isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 and not pid_alive(pid))
 
 
 class ActionModule(ActionBase):
-    """Take or release the window lock on the controller."""
+    """Take or release the site lock on the task's host (its delegate_to)."""
 
     TRANSFERS_FILES = False
     _supports_check_mode = True
-    _requires_connection = False
+    _supports_async = False
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
+        del tmp
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        path = os.path.expanduser(args["path"])
-        result["changed"] = False
+        module_args = {key: value for key, value in args.items() if value is not None}
+        controller = controller_name()
+        if args["state"] == "acquired":
+            module_args.update(controller=controller, user=controller_user(), pid=run_pid(),
+                               playbook=args["playbook"] or self._playbook())
         try:
-            if args["state"] == "acquired":
-                record = {
-                    "run_id": args["run_id"],
-                    "host": socket.gethostname(),
-                    # Action plugins run in a worker forked from ansible-playbook: its parent is the run.
-                    "pid": os.getppid(),
-                    "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                }
-                took_over = acquire(path, record, args["break_lock"])
-                result["lock"] = read_lock(path) or {}
-                if took_over is not None:
-                    result["took_over"] = took_over
-                    self._display.warning(
-                        "took over the window lock %s left by run %s (pid %s no longer runs): resuming"
-                        % (path, took_over.get("run_id", "?"), took_over.get("pid", "?"))
-                    )
-            else:
-                result["released"] = release(path, args["run_id"])
-                result["lock"] = {}
-        except (ValueError, OSError) as exc:
-            raise AnsibleActionFail("window_lock: %s" % exc) from exc
+            outcome = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+            holder = outcome.get("holder") or {}
+            if args["state"] == "acquired" and outcome.get("failed") and dead_here(holder, controller):
+                # A run of this controller that is gone: take its lock over, if it still holds it.
+                outcome = self._execute_module(module_name=MODULE, task_vars=task_vars,
+                                               module_args=dict(module_args, stale_run_id=holder["run_id"]))
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        result.update(outcome)
+        result["changed"] = False
         return result
+
+    def _playbook(self):
+        """The file of the playbook the task is in."""
+        path = self._task.get_path() or ""
+        return os.path.basename(path.rsplit(":", 1)[0]) or "unknown"
