@@ -10,7 +10,6 @@ talked to. Nothing here prints or returns a password.
 
 from __future__ import absolute_import, division, print_function
 
-import base64
 import email.policy
 import http.client
 import email.utils

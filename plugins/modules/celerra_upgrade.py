@@ -415,8 +415,8 @@ class Upgrade(object):
             return self.client.poll(fetch, check, timeout=self.remaining(), interval=self.p['poll_interval'],
                                     what=what, max_failures=self.p['poll_failures'])
         except CelerraTimeoutError as exc:
-            self.fail('%s did not finish within %ss: %s%s' % (what, self.p['timeout'], exc.details.get('last'),
-                                                             self.nothing_rolled_back()),
+            self.fail('%s did not finish within %ss: %s%s'
+                      % (what, self.p['timeout'], exc.details.get('last'), self.nothing_rolled_back()),
                       cause=None, timed_out=True)
         except CelerraPollError as exc:
             self.fail(exc.msg + self.nothing_rolled_back(), status_unknown=True)

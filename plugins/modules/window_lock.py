@@ -258,8 +258,8 @@ def take(module, params):
         result["msg"] = "this run %s holds the window lock %s already" % (params["run_id"], path)
     elif outcome["took_over"]:
         result["took_over"] = public(outcome["took_over"])
-        text = "the window lock %s on %s held by %s; %s" % (path, socket.gethostname(),
-                                                         describe(outcome["took_over"]), reason)
+        text = "the window lock %s on %s held by %s; %s" % (
+            path, socket.gethostname(), describe(outcome["took_over"]), reason)
         if module.check_mode:
             result["msg"] = "would take over " + text
         else:

@@ -163,7 +163,7 @@ def stopped_and_rerun(request, tmp_path_factory):
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     try:
-        wait_until("the upgrade", proc, output, lambda: (root / "upgrade-under-way").exists())
+        wait_until("the upgrade", proc, output, (root / "upgrade-under-way").exists)
         # written when the block's first task is done: right after the marker, a few seconds at the very most
         wait_until("an incomplete report in the upgrade", proc, output, lambda: upgrade_open(reports), seconds=60)
         proc.send_signal(getattr(signal, name))

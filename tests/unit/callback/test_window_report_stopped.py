@@ -82,8 +82,12 @@ def test_the_incomplete_report_is_written_from_the_declaration_and_after_each_ph
                                                                                           monkeypatch):
     writes = []
     original = plugin()._write_atomically
-    monkeypatch.setattr(plugin(), "_write_atomically", lambda path, text: (writes.append(os.path.basename(path)),
-                                                                            original(path, text)))
+
+    def recording_write(path, text):
+        writes.append(os.path.basename(path))
+        return original(path, text)
+
+    monkeypatch.setattr(plugin(), "_write_atomically", recording_write)
     callback, display, clock = make_callback(progress_interval=0)
     driver = Run(callback, clock)
     driver.declare(-4)

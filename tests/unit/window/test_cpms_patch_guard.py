@@ -47,18 +47,17 @@ CASES = {
 def test_only_a_dedicated_cpms_tree_is_accepted(tmp_path):
     hosts = {name: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
                     "cpms_patch_install_root": root, "cpms_patch_ctl": ctl}
-             for name, (root, ctl, _) in CASES.items()}
+             for name, (root, ctl, _accepted) in CASES.items()}
     (tmp_path / "inventory.json").write_text(json.dumps({"all": {"hosts": hosts}}), encoding="utf-8")
     (tmp_path / "play.yml").write_text(PLAYBOOK, encoding="utf-8")
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     done = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(tmp_path / "inventory.json"),
                            str(tmp_path / "play.yml")], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300, check=False)
     recap = {m.group(1): int(m.group(2)) for m in RECAP.finditer(done.stdout)}
     assert set(recap) == set(CASES), done.stdout + done.stderr
     verdicts = {name: recap[name] == 0 for name in CASES}
-    assert verdicts == {name: accepted for name, (_, _, accepted) in CASES.items()}, done.stdout
-    for name, (root, _, accepted) in CASES.items():
+    assert verdicts == {name: case[2] for name, case in CASES.items()}, done.stdout
+    for root, _ctl, accepted in CASES.values():
         if not accepted:
             assert "cpms_patch_install_root '%s' is not a dedicated CPMS directory" % root in done.stdout
