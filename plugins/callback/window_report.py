@@ -422,7 +422,11 @@ class CallbackModule(CallbackBase):
 
     @_guarded
     def v2_runner_on_unreachable(self, result):
-        self._phase_failure(result, unreachable=True)
+        # A delegated task with ignore_unreachable (a check of another host) keeps its host in the play:
+        # it neither fails the phase nor makes that host unreachable.
+        task = _result_task(result)
+        ignored = bool(getattr(task, "ignore_unreachable", False) and getattr(task, "delegate_to", None))
+        self._phase_failure(result, unreachable=not ignored, ignored=ignored)
         self._tick()
 
     @_guarded

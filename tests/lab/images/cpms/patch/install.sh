@@ -4,6 +4,8 @@
 # then replaces the files one by one in MANIFEST order, VERSION last.
 # Exit: 0 patched (or already 6.7.19.1), 1 other, 2 usage, 3 CPMS running, 4 installed version not 6.7.19
 # or install inconsistent, 8 bundle incomplete or corrupt, 9 died halfway (fault switch).
+# Fault switches (lab only): $FAULT dies half-way; $FAULT_LOST dies half-way and takes sshd down with it,
+# so the host stops answering SSH mid-patch, as a host lost during the window does.
 set -eu
 
 FROM=6.7.19
@@ -11,6 +13,7 @@ TO=6.7.19.1
 CPMS_HOME=/opt/cpms
 CTL=$CPMS_HOME/bin/cpmsctl
 FAULT=/etc/cpms-lab/faults/patch_die_halfway
+FAULT_LOST=/etc/cpms-lab/faults/patch_lose_host
 LOG=/var/log/cpms/cpms.log
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -97,6 +100,11 @@ while read -r sum rel; do
   done_count=$((done_count + 1))
   if [ -e "$FAULT" ] && [ "$done_count" -ge "$half" ]; then
     fail 9 "fault switch $FAULT: died after replacing $done_count of $total files; the install is now inconsistent"
+  fi
+  if [ -e "$FAULT_LOST" ] && [ "$done_count" -ge "$half" ]; then
+    log error "exit=9 to=$TO fault switch $FAULT_LOST: host lost after replacing $done_count of $total files"
+    pkill -KILL -x sshd || true
+    exit 9
   fi
 done < "$manifest"
 replace VERSION
