@@ -101,6 +101,12 @@ class FakeControlStation(object):
                           'to': None, 'progress': 0}
         self.dm_job = None
         self.dm_status = {}
+        # faults: lock_held, hang, dm_panic, cs_upgrade_fail as celerra-lab-fault sets them, and
+        # not_responding: [(command, mover, target), ...] - the next change `command` (server_mount,
+        # server_umount, server_export or server_unexport for `server_export -unexport`) on `mover` naming
+        # `target` (the file system or path; None: any) passes its checks, then the mover's agent cannot be
+        # reached: `Error 2102: <mover> : data mover not responding (...)`, nothing changed (as the lab's
+        # push_and_commit). Each entry is consumed by the command it fails.
         self.faults = {}
         self.lines = []       # every command line received
         self.argvs = []       # its argv, as a shell would split it
@@ -350,6 +356,16 @@ class FakeControlStation(object):
             return error(2201, mover, 'unable to acquire lock(s), try later')
         return None
 
+    def _agent(self, command, mover, *targets):
+        """The push to the mover's agent, last before a change is recorded: the not_responding fault."""
+        entries = self.faults.get('not_responding') or []
+        for entry in entries:
+            if entry[0] == command and entry[1] == mover and (entry[2] is None or entry[2] in targets):
+                entries.remove(entry)
+                return error(2102, mover, 'data mover not responding (celerra-dm%d:5081: Connection refused)'
+                             % self.movers[mover].slot)
+        return None
+
     def server_mount(self, args):
         mover, err = self._mover_arg(args, 'server_mount')
         if err:
@@ -380,6 +396,9 @@ class FakeControlStation(object):
             return error(2215, mover, '%s is already mounted on %s' % (fs, entry[1]))
         if any(e[1] == mountpoint for e in self.mounts[mover]):
             return error(2215, mover, 'mount point %s is in use' % mountpoint)
+        agent = self._agent('server_mount', mover, fs, mountpoint)
+        if agent:
+            return agent
         self.mounts[mover].append([fs, mountpoint, mode])
         return Result(0, '%s : done\n' % mover)
 
@@ -401,6 +420,9 @@ class FakeControlStation(object):
             return error(2213, mover, '%s is not mounted' % target)
         if entry[1] in self.exports[mover]:
             return error(2214, mover, '%s is exported, unexport first' % entry[0])
+        agent = self._agent('server_umount', mover, entry[0], entry[1])
+        if agent:
+            return agent
         self.mounts[mover].remove(entry)
         return Result(0, '%s : done\n' % mover)
 
@@ -423,6 +445,10 @@ class FakeControlStation(object):
                 return lock
             if rest[2] not in self.exports[mover]:
                 return error(2221, mover, '%s : not exported' % rest[2])
+            agent = self._agent('server_unexport', mover, rest[2],
+                                next((e[0] for e in self.mounts[mover] if e[1] == rest[2]), None))
+            if agent:
+                return agent
             del self.exports[mover][rest[2]]
             return Result(0, '%s : done\n' % mover)
         if args[1:3] != ['-Protocol', 'nfs']:
@@ -447,6 +473,9 @@ class FakeControlStation(object):
         path = rest[0]
         if not any(e[1] == path for e in self.mounts[mover]):
             return error(2220, mover, '%s : No such file or directory' % path)
+        agent = self._agent('server_export', mover, path, next((e[0] for e in self.mounts[mover] if e[1] == path), None))
+        if agent:
+            return agent
         self.exports[mover][path] = options
         return Result(0, '%s : done\n' % mover)
 
