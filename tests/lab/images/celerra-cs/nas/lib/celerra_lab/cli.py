@@ -1,7 +1,7 @@
 """Entry point of the thin executables in /nas/bin and /nas/sbin (python3 -m celerra_lab.cli).
 
-run("nas_fs", argv) checks the environment (NAS_DB), applies the hang fault, runs the command and
-prints a failure as one `Error NNNN: ...` line on stdout.
+run("nas_fs", argv) checks the environment (NAS_DB), applies the hang and dm_no_answer faults, runs the
+command and prints a failure as one `Error NNNN: ...` line on stdout.
 """
 
 import sys
@@ -26,6 +26,8 @@ def run(name, argv=None, out=None, err=None):
         time.sleep(HANG_SECONDS)
     ctx = commands.Context(root, out, command=name)
     try:
+        if argv and "%s:%s" % (name, argv[0]) in state.get("faults", {}).get("dm_no_answer", []):
+            no_answer(root, ctx.conf, name, argv[0])
         return commands.COMMANDS[name](ctx, argv)
     except commands.CliError as exc:
         out.write(exc.line + "\n")
@@ -33,6 +35,20 @@ def run(name, argv=None, out=None, err=None):
         return exc.exit_code
     finally:
         ctx.release()
+
+
+def no_answer(root, conf, name, mover):
+    """Consume one dm_no_answer fault for `name` on `mover` and fail as when the mover's agent does not answer."""
+    target = "%s:%s" % (name, mover)
+    with store.update(root) as state:
+        pending = state["faults"].get("dm_no_answer", [])
+        if target in pending:
+            pending.remove(target)
+        if not pending:
+            state["faults"].pop("dm_no_answer", None)
+    address = store.mover_address(conf, mover)
+    where = "%s:%d" % address if address else mover
+    raise commands.CliError(2102, mover, "data mover not responding (%s: Connection refused)" % where)
 
 
 def main(argv=None):

@@ -652,7 +652,7 @@ def cs_upgrade(ctx, target):
             "state": "running", "step": 1, "steps": len(model.CS_UPGRADE_STEPS),
             "step_name": model.CS_UPGRADE_STEPS[0], "from": current, "to": rel["cs"],
             "started": store.now(), "duration": span, "step_names": model.CS_UPGRADE_STEPS,
-            "fail_at": fail_at, "job": job_id,
+            "fail_at": fail_at, "job": job_id, "kind": "upgrade",
         }
     jobs.spawn(ctx.root, job_id, lock_fd=ctx.lock_fd)
     ctx.release()
@@ -677,14 +677,19 @@ def cs_rollback(ctx):
     span = store.duration(ctx.conf, "cs_rollback")
     with store.update(ctx.root) as state:
         up = state["cs"]["upgrade"]
-        source = up["to"] if up["state"] in ("running", "failed", "done") and up["to"] != "-" \
-            else state["cs"]["version"]
+        if model.cs_is_rollback(up) and up["state"] == "failed":
+            source = up["from"]  # a failed (or interrupted) rollback is run again
+        elif up["state"] in ("running", "failed", "done") and up["to"] != "-":
+            source = up["to"]
+        else:
+            source = state["cs"]["version"]
+        fail_at = state["faults"].pop("cs_rollback_fail", None)
         job_id = jobs.new_job(state, "cs_rollback")
         state["cs"]["upgrade"] = {
             "state": "rolling_back", "step": 1, "steps": len(model.CS_ROLLBACK_STEPS),
             "step_name": model.CS_ROLLBACK_STEPS[0], "from": source, "to": previous,
             "started": store.now(), "duration": span, "step_names": model.CS_ROLLBACK_STEPS,
-            "job": job_id,
+            "fail_at": fail_at, "job": job_id, "kind": "rollback",
         }
     jobs.spawn(ctx.root, job_id, lock_fd=ctx.lock_fd)
     ctx.release()

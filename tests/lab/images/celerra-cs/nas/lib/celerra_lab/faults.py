@@ -1,24 +1,39 @@
 """celerra-lab-fault: inject, list and clear the lab's faults (docs/celerra-cli.md, root only).
 
   celerra-lab-fault set cs_upgrade_fail <step 1-5>
+  celerra-lab-fault set cs_rollback_fail <step 1-3>
   celerra-lab-fault set dm_panic <server_N>
+  celerra-lab-fault set dm_dead <server_N>
   celerra-lab-fault set hang <command>
+  celerra-lab-fault set dm_no_answer <command>:<server_N>
   celerra-lab-fault set lock_held 1
   celerra-lab-fault clear [<name>]
   celerra-lab-fault list
 
 Faults live in the state (state["faults"]) and persist until cleared or consumed: cs_upgrade_fail by
-the next CS upgrade, dm_panic by that mover's next reboot. `list` prints one `<name> <value>` line
-per active fault (several lines for dm_panic and hang when they name several targets).
+the next CS upgrade, cs_rollback_fail by the next CS rollback, dm_panic by that mover's next reboot.
+dm_dead is never consumed: every reboot of that mover that starts while it is set never completes
+(the mover stays down, reason 0, serving nothing); once it is cleared, the next reboot of the mover
+brings it back. dm_no_answer is consumed by the next <command> aimed at <server_N> (its first
+argument), which fails as when the mover's agent does not answer and changes nothing. `list` prints one
+`<name> <value>` line per active fault (several lines for dm_panic, dm_dead, hang and dm_no_answer when
+they name several targets).
 """
 
 import sys
 
-from . import commands, store
+from . import commands, model, store
 
-NAMES = ("cs_upgrade_fail", "dm_panic", "hang", "lock_held")
-USAGE = ("usage: celerra-lab-fault set {cs_upgrade_fail <step 1-5> | dm_panic <server_N> | "
-         "hang <command> | lock_held 1} | clear [<name>] | list")
+NAMES = ("cs_upgrade_fail", "cs_rollback_fail", "dm_panic", "dm_dead", "dm_no_answer", "hang", "lock_held")
+USAGE = ("usage: celerra-lab-fault set {cs_upgrade_fail <step 1-%d> | cs_rollback_fail <step 1-%d> | "
+         "dm_panic <server_N> | dm_dead <server_N> | dm_no_answer <command>:<server_N> | hang <command> | "
+         "lock_held 1} | "
+         "clear [<name>] | list" % (len(model.CS_UPGRADE_STEPS), len(model.CS_ROLLBACK_STEPS)))
+# The step faults and the steps they count.
+STEP_FAULTS = {"cs_upgrade_fail": model.CS_UPGRADE_STEPS,
+               "cs_rollback_fail": model.CS_ROLLBACK_STEPS}
+# The faults aimed at data movers (one list of movers each).
+MOVER_FAULTS = ("dm_panic", "dm_dead")
 
 
 class FaultError(Exception):
@@ -27,16 +42,26 @@ class FaultError(Exception):
 
 def set_fault(state, name, value):
     faults = state["faults"]
-    if name == "cs_upgrade_fail":
-        if value not in ("1", "2", "3", "4", "5"):
-            raise FaultError("cs_upgrade_fail takes a step number 1-5, not '%s'" % value)
+    if name in STEP_FAULTS:
+        count = len(STEP_FAULTS[name])
+        if value not in [str(step) for step in range(1, count + 1)]:
+            raise FaultError("%s takes a step number 1-%d, not '%s'" % (name, count, value))
         faults[name] = int(value)
-    elif name == "dm_panic":
+    elif name in MOVER_FAULTS:
         if value not in state["movers"]:
-            raise FaultError("dm_panic: no such data mover '%s'" % value)
+            raise FaultError("%s: no such data mover '%s'" % (name, value))
         targets = faults.get(name, [])
         if value not in targets:
             targets.append(value)
+        faults[name] = targets
+    elif name == "dm_no_answer":
+        command, sep, mover = value.partition(":")
+        if not sep or command not in commands.COMMANDS or not command.startswith("server_"):
+            raise FaultError("dm_no_answer takes <command>:<server_N> with a server_* command, not '%s'" % value)
+        if mover not in state["movers"]:
+            raise FaultError("dm_no_answer: no such data mover '%s'" % mover)
+        targets = faults.get(name, [])
+        targets.append(value)
         faults[name] = targets
     elif name == "hang":
         if value not in commands.COMMANDS:

@@ -38,7 +38,11 @@ def new_job(state, kind, **fields):
 
 
 def start_reboot(state, mover_name, span):
-    """Mark a mover rebooting from now; consumes a dm_panic fault aimed at it. Returns panic."""
+    """Mark a mover rebooting from now; consumes a dm_panic fault aimed at it. Returns panic.
+
+    A mover named by the dm_dead fault (not consumed) gets a reboot that never completes: the boot
+    record is marked dead, unless a dm_panic fault for it makes this reboot panic first.
+    """
     panics = state["faults"].get("dm_panic", [])
     panic = mover_name in panics
     if panic:
@@ -47,9 +51,10 @@ def start_reboot(state, mover_name, span):
             state["faults"]["dm_panic"] = panics
         else:
             state["faults"].pop("dm_panic", None)
+    dead = not panic and mover_name in state["faults"].get("dm_dead", [])
     boot = state["movers"][mover_name]["boot"]
     boot.update({"state": "rebooting", "started": store.now(), "duration": span,
-                 "panic": panic})
+                 "panic": panic, "dead": dead})
     return panic
 
 
@@ -199,16 +204,27 @@ def bring_up(root, conf, mover_name, wait=BRING_UP_WAIT):
             time.sleep(1.0)
     with store.update(root) as state:
         mover = state["movers"][mover_name]
-        mover["boot"].update({"state": "ready", "panic": False, "job": None})
+        mover["boot"].update({"state": "ready", "panic": False, "dead": False, "job": None})
         if mover.get("pending_version"):
             mover["version"] = mover["pending_version"]
             mover["pending_version"] = None
     return True
 
 
+def mark_dead(root, mover_name):
+    """The end of a reboot that never completes: the mover stays down (reason 0), serving nothing."""
+    with store.update(root) as state:
+        state["movers"][mover_name]["boot"].update({"state": "dead", "job": None})
+    log(root, "%s: did not come back from its reboot (dm_dead), left down" % mover_name)
+
+
 def run_reboot(root, conf, job):
     mover_name = job["mover"]
     boot = store.load(root)["movers"][mover_name]["boot"]
+    if boot.get("dead"):
+        sleep_until(boot["started"] + boot["duration"])
+        mark_dead(root, mover_name)
+        return
     if boot.get("panic"):
         sleep_until(boot["started"] + boot["duration"] * 2.0 / 3.0)
         with store.update(root) as state:
@@ -220,23 +236,25 @@ def run_reboot(root, conf, job):
 
 
 def _run_steps(root, kind):
-    """Walk the CS upgrade or rollback steps; returns False when the upgrade failed."""
+    """Walk the CS upgrade or rollback steps; returns False when it failed at its fail_at step
+    (the cs_upgrade_fail or cs_rollback_fail fault), halfway through that step."""
     up = store.load(root)["cs"]["upgrade"]
     steps = up["steps"]
     step_span = up["duration"] / steps
+    what = "upgrade" if kind == "cs_upgrade" else "rollback"
     for i in range(1, steps + 1):
         with store.update(root) as state:
             rec = state["cs"]["upgrade"]
             rec["step"] = i
             rec["step_name"] = rec["step_names"][i - 1]
-        if kind == "cs_upgrade" and up.get("fail_at") == i:
+        if up.get("fail_at") == i:
             sleep_until(up["started"] + (i - 0.5) * step_span)
             with store.update(root) as state:
                 rec = state["cs"]["upgrade"]
                 rec["state"] = "failed"
                 rec["progress"] = int(100.0 * (i - 0.5) / steps)
                 rec["job"] = None
-            log(root, "cs upgrade failed at step %d/%d %s" % (i, steps, up["step_names"][i - 1]))
+            log(root, "cs %s failed at step %d/%d %s" % (what, i, steps, up["step_names"][i - 1]))
             return False
         sleep_until(up["started"] + i * step_span)
     return True
@@ -252,7 +270,10 @@ def run_cs_upgrade(root, conf, job):
 
 
 def run_cs_rollback(root, conf, job):
-    _run_steps(root, "cs_rollback")
+    # A failed rollback leaves the station inconsistent on neither version, its previous version
+    # kept, so that `nas_upgrade -cs -rollback` can be run again.
+    if not _run_steps(root, "cs_rollback"):
+        return
     with store.update(root) as state:
         rec = state["cs"]["upgrade"]
         state["cs"]["version"] = rec["to"]
@@ -295,6 +316,17 @@ def run_dm_upgrade(root, conf, job):
         with store.update(root) as state:
             panic = start_reboot(state, name, reboot_span)
             boot_started = state["movers"][name]["boot"]["started"]
+            dead = state["movers"][name]["boot"]["dead"]
+        if dead:
+            # The mover never comes back: the upgrade waits for it until its own timeout (counted
+            # from the start of the reboot), then fails; the mover stays down (reason 0).
+            sleep_until(boot_started + reboot_span)
+            mark_dead(root, name)
+            sleep_until(boot_started + store.duration(conf, "dm_reboot_timeout"))
+            with store.update(root) as state:
+                _abort_dm(state, name, queued, install_pct)
+            log(root, "dm upgrade of %s failed: mover did not come back from its reboot" % name)
+            return
         if panic:
             sleep_until(boot_started + reboot_span * 2.0 / 3.0)
             with store.update(root) as state:

@@ -15,9 +15,11 @@ REASON_TEXT = {
 }
 
 # A reboot walks these codes over its duration (then 5 once the mover serves again); a reboot
-# that ends in a panic walks the shorter list and then shows 7.
+# that ends in a panic walks the shorter list and then shows 7. A mover that never comes back
+# (the dm_dead fault) stays at DEAD_REASON from the start of its reboot until it is rebooted again.
 REBOOT_WALK = [0, 1, 3, 4]
 PANIC_WALK = [0, 1]
+DEAD_REASON = 0
 
 CS_UPGRADE_STEPS = ["precheck", "backup_nas_db", "install_packages", "migrate_nas_db",
                     "restart_services"]
@@ -34,6 +36,8 @@ def mover_reason(mover, now=None):
         return 5
     if boot["state"] == "panicked":
         return 7
+    if boot["state"] == "dead" or boot.get("dead"):
+        return DEAD_REASON
     now = store.now() if now is None else now
     span = boot["duration"] or 1e-9
     frac = max(0.0, (now - boot["started"]) / span)
@@ -95,12 +99,20 @@ def cs_busy(state):
     return None
 
 
+def cs_is_rollback(up):
+    """Is this CS record a rollback's (running, finished, failed or interrupted)?"""
+    if up.get("kind"):
+        return up["kind"] == "rollback"
+    return up["state"] in ("rolling_back", "rolled_back") or \
+        up.get("step_names") == CS_ROLLBACK_STEPS
+
+
 def cs_inconsistency(state):
     """The parenthesised reason of error 5005, or None when the station is consistent."""
     up = cs_busy(state)
     if up is None:
         return None
-    what = "rollback" if up["state"] == "rolling_back" else "upgrade"
+    what = "rollback" if cs_is_rollback(up) else "upgrade"
     verb = "failed at" if up["state"] == "failed" else "in progress at"
     return "%s %s -> %s %s step %d/%d %s" % (what, up["from"], up["to"], verb, up["step"],
                                              up["steps"], up["step_name"])

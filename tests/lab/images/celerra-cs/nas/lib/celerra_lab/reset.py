@@ -2,13 +2,15 @@
 
   celerra-lab-reset [--wait SECONDS]
       stop every running job, write the starting state (docs/celerra-cli.md, "State"), keep
-      lab.conf (adding defaults it lacks), clear the faults, and push what each mover serves to
+      lab.conf (adding defaults it lacks), clear the faults (all of them, cs_rollback_fail and
+      dm_dead included: a dead mover is ready again), and push what each mover serves to
       its agent. Unreachable agents are retried for SECONDS (default 30; 0: one try); exit 1
       when a mover could not be told.
   celerra-lab-reset --sync [--wait SECONDS]
       keep the state; finish what jobs that no longer run left behind (a reboot comes back, an
-      interrupted upgrade is marked failed) and push the current state to the movers again (the
-      Control Station's start, or after a mover's container was restarted).
+      interrupted upgrade is marked failed, a reboot of a dm_dead mover stays dead) and push the
+      current state to the movers again (the Control Station's start, or after a mover's
+      container was restarted). Faults are kept.
 """
 
 import os
@@ -90,13 +92,20 @@ def recover(root, conf, out):
             out.write("%s: interrupted upgrade marked failed\n" % name)
         boot = mover["boot"]
         if boot["state"] == "rebooting" and boot.get("job") not in running:
+            if boot.get("dead"):
+                # the dm_dead fault: that reboot never completes
+                with store.update(root) as st:
+                    st["movers"][name]["boot"].update({"state": "dead", "job": None})
+                out.write("%s: interrupted reboot left down (dm_dead)\n" % name)
+                continue
             if boot.get("panic"):
                 with store.update(root) as st:
                     st["movers"][name]["boot"].update({"state": "panicked", "job": None})
             else:
                 with store.update(root) as st:
                     m = st["movers"][name]
-                    m["boot"].update({"state": "ready", "panic": False, "job": None})
+                    m["boot"].update({"state": "ready", "panic": False, "dead": False,
+                                      "job": None})
                     if m.get("pending_version"):
                         m["version"] = m["pending_version"]
                         m["pending_version"] = None

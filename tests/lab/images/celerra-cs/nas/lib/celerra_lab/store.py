@@ -21,12 +21,14 @@ RELEASES = [
     {"family": "5.1", "cs": "5.1.23-2", "dm": "T5.1.23.2"},
 ]
 
-# Plan durations in minutes (docs/lab.md, "Time scale").
+# Plan durations in minutes (docs/lab.md, "Time scale"). dm_reboot_timeout: how long a mover
+# upgrade waits, from the start of a mover's reboot, for it to come back before it fails.
 PLAN_MINUTES = {
     "cs_upgrade": 25,
     "cs_rollback": 30,
     "dm_upgrade_all": 60,
     "reboot": 4,
+    "dm_reboot_timeout": 15,
 }
 
 DEFAULT_CONF = {
