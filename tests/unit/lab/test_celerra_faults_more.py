@@ -469,10 +469,16 @@ def test_dm_no_answer_fails_one_command_on_that_mover_and_changes_nothing(nas):
         code, text = nas.fault("set", "dm_no_answer", bad)
         assert code == 2 and "dm_no_answer" in text, (bad, text)
     assert nas.state()["faults"] == {}
-    assert nas.fault("set", "dm_no_answer", "server_umount:server_2") == (0, "")
-    assert nas.fault("set", "dm_no_answer", "server_umount:server_2") == (0, "")
-    assert nas.fault("list") == (0, "dm_no_answer server_umount:server_2\ndm_no_answer server_umount:server_2\n")
+    assert nas.fault("list") == (0, "")
     mounts_before = nas.run("server_mount", "server_2")
+    # listings are not changes: they run, and leave the fault armed
+    assert nas.run("server_mount", "server_2")[0] == 0 and nas.run("server_export", "server_2", "-list")[0] == 0
+    assert nas.fault("set", "dm_no_answer", "server_export:server_2") == (0, "")
+    assert nas.run("server_export", "server_2", "-list")[0] == 0 and nas.run("server_mount", "server_2")[0] == 0
+    assert nas.fault("list") == (0, "dm_no_answer server_export:server_2\n")
+    assert nas.fault("clear", "dm_no_answer") == (0, "")
+    assert nas.fault("set", "dm_no_answer", "server_umount:server_2") == (0, "")
+    assert nas.fault("set", "dm_no_answer", "server_umount:server_2") == (0, "")
     # the same command on the other mover, and another command on this one, are not touched
     code, text = nas.run("server_umount", "server_3", "-perm", "fs_store1")
     assert "not responding" not in text

@@ -26,7 +26,7 @@ def run(name, argv=None, out=None, err=None):
         time.sleep(HANG_SECONDS)
     ctx = commands.Context(root, out, command=name)
     try:
-        if argv and "%s:%s" % (name, argv[0]) in state.get("faults", {}).get("dm_no_answer", []):
+        if is_change(argv) and "%s:%s" % (name, argv[0]) in state.get("faults", {}).get("dm_no_answer", []):
             no_answer(root, ctx.conf, name, argv[0])
         return commands.COMMANDS[name](ctx, argv)
     except commands.CliError as exc:
@@ -35,6 +35,11 @@ def run(name, argv=None, out=None, err=None):
         return exc.exit_code
     finally:
         ctx.release()
+
+
+def is_change(argv):
+    """Whether a server_* command line changes something: a listing is `<mover>` alone or has -list."""
+    return len(argv) > 1 and "-list" not in argv
 
 
 def no_answer(root, conf, name, mover):

@@ -14,8 +14,9 @@ Faults live in the state (state["faults"]) and persist until cleared or consumed
 the next CS upgrade, cs_rollback_fail by the next CS rollback, dm_panic by that mover's next reboot.
 dm_dead is never consumed: every reboot of that mover that starts while it is set never completes
 (the mover stays down, reason 0, serving nothing); once it is cleared, the next reboot of the mover
-brings it back. dm_no_answer is consumed by the next <command> aimed at <server_N> (its first
-argument), which fails as when the mover's agent does not answer and changes nothing. `list` prints one
+brings it back. dm_no_answer is consumed by the next change (not a listing) that <command> makes on
+<server_N> (its first argument), which fails as when the mover's agent does not answer and changes
+nothing. `list` prints one
 `<name> <value>` line per active fault (several lines for dm_panic, dm_dead, hang and dm_no_answer when
 they name several targets).
 """
