@@ -20,7 +20,6 @@ VENV_CURRENT := $(ROOT)/.venv-$(CURRENT_LINE)
 PYTHON_CURRENT := $(shell bash tests/python-for $(CURRENT_LINE) 2>/dev/null)
 # The venvs the unit tests and sanity run in, one per line this machine can run.
 TEST_VENVS := $(VENV) $(if $(PYTHON_CURRENT),$(VENV_CURRENT))
-VERSIONS := import sys, ansible.release; print('ansible-core', ansible.release.__version__, 'on Python', sys.version.split()[0])
 NO_CURRENT := no Python 3.12+ here: ansible-core $(CURRENT_LINE) is not tested on this machine (unit and sanity run on $(OLDEST_LINE) alone; molecule leaves window_current out)
 LOCK = constraints/ansible-$(1).txt
 PIP_FLAGS := -q --disable-pip-version-check
@@ -134,11 +133,9 @@ build: venv
 
 # The unit tests and sanity run once per line, each with its own venv (the unit tests start that venv's
 # ansible-playbook); both lines run even when the first fails, and the target fails if either did.
+# tests/unit.sh runs the lines' unit tests side by side (the lab fakes' tests once, first, alone).
 unit: venv-test venv-current
-	@rc=0; for venv in $(TEST_VENVS); do \
-	  echo "unit: $$($$venv/bin/python -c "$(VERSIONS)") ($$venv)"; \
-	  PATH=$$venv/bin:$$PATH $$venv/bin/pytest -q tests/unit || rc=1; \
-	done; \
+	@rc=0; bash tests/unit.sh $(TEST_VENVS) || rc=1; \
 	$(if $(PYTHON_CURRENT),,echo "$(NO_CURRENT)";) exit $$rc
 
 # The whole repository, under .ansible-lint (production profile).
@@ -160,11 +157,11 @@ molecule: apt venv-test venv-current
 	@$(if $(PYTHON_CURRENT),,echo "$(NO_CURRENT)")
 	bash tests/molecule.sh
 
-test: apt venv-test
-	$(MAKE) --no-print-directory unit
-	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory sanity
-	$(MAKE) --no-print-directory molecule
+# Every part of unit, lint, sanity and molecule; tests/all.sh runs the molecule suite in the background while
+# the others run (see there).
+test: apt venv-test venv-current
+	@$(if $(PYTHON_CURRENT),,echo "$(NO_CURRENT)")
+	bash tests/all.sh $(TEST_VENVS)
 
 bench: lab-up venv-test
 	$(BIN)/python bench/run.py

@@ -14,9 +14,9 @@ if [[ "$current_version" != *"core 2.21."* ]]; then
   echo "molecule: window_current left out: no working .venv-2.21 (ansible-core 2.21 needs Python 3.12+; 'make venv-current' makes it where there is one)"
   excluded=(window_current)
 fi
-# The lab's simulated durations run at half the `make window` time scale here (the whole suite shares
-# CI's 2 cores); every nested run inherits it.
-export MAILOPS_LAB_TIME_SCALE=${MAILOPS_LAB_TIME_SCALE:-0.005}
+# The lab's simulated durations run at a quarter of the `make window` time scale here (the whole suite
+# shares CI's 2 cores); every nested run inherits it.
+export MAILOPS_LAB_TIME_SCALE=${MAILOPS_LAB_TIME_SCALE:-0.0025}
 # Molecule remembers "created" between runs; give every run fresh state, so that `create` (which reuses a
 # running lab and builds what is missing) always looks at what really exists on this machine.
 MOLECULE_EPHEMERAL_DIRECTORY=$(mktemp -d)
