@@ -132,6 +132,8 @@ RUNNER_SUBDIR = "window_report"
 _MAX_NAME = 200
 # The signals that stop a run: Ctrl-C, a kill (or a job cancelled under AWX), a lost terminal.
 STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+# The temporary files of report writes under way (a signal that kills the run may interrupt one).
+_IN_FLIGHT = set()
 _REPORT_NAME_RE = re.compile(r"^window-(\d{8}T\d{6}Z)(?:-(\d+))?\.json$")
 # Seconds a signal handler waits for a hook running in another thread before it writes anyway.
 _LOCK_WAIT = 5.0
@@ -208,6 +210,7 @@ def _task_phase(task):
 def _write_atomically(path, text):
     directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix=".window-report-", dir=directory)
+    _IN_FLIGHT.add(tmp)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -217,6 +220,19 @@ def _write_atomically(path, text):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    finally:
+        _IN_FLIGHT.discard(tmp)
+
+
+def _drop_in_flight():
+    """Remove the temporary files of writes a signal interrupted: the process is about to die by that signal,
+    and those writes will neither finish nor clean up."""
+    for tmp in list(_IN_FLIGHT):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        _IN_FLIGHT.discard(tmp)
 
 
 class CallbackModule(CallbackBase):
@@ -531,6 +547,7 @@ class CallbackModule(CallbackBase):
         if callable(previous):
             return previous(signum, frame)
         if previous != signal.SIG_IGN:
+            _drop_in_flight()
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
         return None

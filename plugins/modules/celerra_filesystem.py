@@ -466,8 +466,8 @@ class FileSystem(object):
         name = self.p['name']
         argv = self.client.server_export_argv(before['mover'], before['mountpoint'], before['export'])
         line = self.client.line(argv)
-        msg = 'moving %s from %s failed at %s: %s.' % (name, before['mover'], STEP_TEXT['umount'] % failed_mover,
-                                                      failed_msg)
+        msg = 'moving %s from %s failed at %s: %s.' % (
+            name, before['mover'], STEP_TEXT['umount'] % failed_mover, failed_msg)
         rollback = result['rollback_changes'] = []
         failure = self.send(before['mover'], argv, line)
         if failure is None:
