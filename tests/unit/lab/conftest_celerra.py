@@ -178,12 +178,14 @@ class Nas:
         raise AssertionError("timed out waiting for %s" % what)
 
     def wait_jobs(self, timeout=20.0):
+        """Until no job runs and the global lock is free: a job that is exiting has left /proc's command
+        lines (the kernel releases its memory first) while it still holds the lock's descriptor."""
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if not cl_jobs.job_pids(self.root) and not self.state().get("jobs"):
+            if not cl_jobs.job_pids(self.root) and not self.state().get("jobs") and cl_store.global_lock_free(self.root):
                 return
             time.sleep(0.02)
-        raise AssertionError("jobs still running: %r" % cl_jobs.job_pids(self.root))
+        raise AssertionError("jobs still running or the lock still held: %r" % cl_jobs.job_pids(self.root))
 
 
 @pytest.fixture
