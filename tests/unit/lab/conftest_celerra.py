@@ -188,6 +188,22 @@ class Nas:
         raise AssertionError("jobs still running or the lock still held: %r" % cl_jobs.job_pids(self.root))
 
 
+def set_scale(nas, scale):
+    """Change the time scale of a fake set up at TIME_SCALE (lab.conf is read by each command and job)."""
+    conf = Path(nas.root) / "state" / "lab.conf"
+    text = conf.read_text(encoding="utf-8").replace("time_scale=%s" % TIME_SCALE,
+                                                    "time_scale=%s" % scale)
+    conf.write_text(text, encoding="utf-8")
+
+
+def served(nas, mover):
+    return nas.movers[mover].exports
+
+
+def wait_cs(nas, states):
+    nas.wait_for(lambda s: s["cs"]["upgrade"]["state"] in states, what="cs " + str(states))
+
+
 @pytest.fixture
 def nas(tmp_path, monkeypatch):
     root = tmp_path / "nas"

@@ -19,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest_celerra import (  # noqa: E402,F401  pylint: disable=unused-import
-    TIME_SCALE, cl_cli, cl_jobs, cl_model, cl_reset, cl_store, nas)
+    TIME_SCALE, cl_cli, cl_jobs, cl_model, cl_reset, cl_store, nas, served, set_scale, wait_cs)
 
 USAGE_START = ("usage: celerra-lab-fault set {cs_upgrade_fail <step 1-5> | cs_rollback_fail <step 1-3> | "
                "dm_panic <server_N> | dm_dead <server_N> | dm_no_answer <command>:<server_N> | hang <command> | "
@@ -29,23 +29,8 @@ ROLLBACK_STARTED = "nas_upgrade: control station rollback 5.1.23-2 -> 4.2.16-5 s
 SLOTS = {"server_2": 2, "server_3": 3}
 
 
-def set_scale(nas, scale):
-    conf = Path(nas.root) / "state" / "lab.conf"
-    text = conf.read_text(encoding="utf-8").replace("time_scale=%s" % TIME_SCALE,
-                                                    "time_scale=%s" % scale)
-    conf.write_text(text, encoding="utf-8")
-
-
-def served(nas, mover):
-    return nas.movers[mover].exports
-
-
 def ops(nas, mover):
     return [r["op"] for r in nas.movers[mover].requests]
-
-
-def wait_cs(nas, states):
-    nas.wait_for(lambda s: s["cs"]["upgrade"]["state"] in states, what="cs " + str(states))
 
 
 def cs_status(nas):

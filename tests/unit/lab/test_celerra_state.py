@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest_celerra import (  # noqa: E402,F401  pylint: disable=unused-import
-    TIME_SCALE, cl_jobs, cl_model, cl_reset, cl_store, nas)
+    TIME_SCALE, cl_jobs, cl_model, cl_reset, cl_store, nas, served, set_scale, wait_cs)
 
 LOCK_LINE = "Error 2201: server_2 : unable to acquire lock(s), try later\n"
 
@@ -24,17 +24,6 @@ CHANGES = [
     ("server_export", "server_2", "-unexport", "-perm", "/fs_store1"),
     ("server_cpu", "server_2", "-reboot", "now"),
 ]
-
-
-def set_scale(nas, scale):
-    conf = Path(nas.root) / "state" / "lab.conf"
-    text = conf.read_text(encoding="utf-8").replace("time_scale=%s" % TIME_SCALE,
-                                                    "time_scale=%s" % scale)
-    conf.write_text(text, encoding="utf-8")
-
-
-def served(nas, mover):
-    return nas.movers[mover].exports
 
 
 # ---------------------------------------------------------------- the lock
@@ -249,10 +238,6 @@ def test_dm_panic_fault_panics_the_next_reboot_only(nas):
 
 
 # ---------------------------------------------------------------- control station upgrade
-
-def wait_cs(nas, states):
-    nas.wait_for(lambda s: s["cs"]["upgrade"]["state"] in states, what="cs " + str(states))
-
 
 def test_cs_upgrade_holds_the_lock_walks_the_steps_and_finishes(nas):
     code, out = nas.run("nas_upgrade", "-cs", "-to", "5.1")
