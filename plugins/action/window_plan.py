@@ -24,6 +24,7 @@ ARGUMENT_SPEC = {
     "plan": {"type": "dict"},
     "time_scale": {"type": "float", "default": 1.0},
     "check_markers": {"type": "bool", "default": True},
+    "other_order_phases": {"type": "list", "elements": "str", "default": []},
 }
 
 
@@ -45,7 +46,7 @@ class ActionModule(WindowEventAction):
         except WindowEventError as exc:
             raise AnsibleActionFail("window_plan: %s" % exc)
         if args["check_markers"]:
-            self._check_markers(plan)
+            self._check_markers(plan, args["other_order_phases"])
         lines = WindowTracker(plan, args["time_scale"]).plan_lines()
         result.update(changed=False, window_event=event, plan_lines=lines,
                       critical_path=plan["critical_path"], planned_minutes=plan["planned_minutes"],
@@ -54,12 +55,12 @@ class ActionModule(WindowEventAction):
                       ansible_stats={"data": {"window_plan": plan["id"]}, "per_host": False, "aggregate": True})
         return result
 
-    def _check_markers(self, plan):
-        """Every phase the playbook marks must be one of the plan's, before anything runs."""
+    def _check_markers(self, plan, other_order_phases=()):
+        """Every phase the playbook marks must be one of the plan's (or of another order's), before anything runs."""
         where = (self._task.get_path() or "").rsplit(":", 1)[0]
         if not where:
             return
-        known = set(p["id"] for p in plan["phases"])
+        known = set(p["id"] for p in plan["phases"]) | set(other_order_phases)
         unknown = [(phase, file_name, line) for phase, file_name, line in phase_markers(where, self._loader)
                    if not isinstance(phase, str) or phase not in known]
         if unknown:

@@ -54,8 +54,43 @@ def off_plan(layout, placement):
     return lines
 
 
+def shares_off(layout, placement, mover, ready):
+    """The layout entries on ``mover`` now, each given the mover to move to before ``mover`` goes down.
+
+    That is its planned mover when it is ready and not ``mover``, else the first other ready mover (by name).
+    """
+    others = sorted(m for m in (ready or []) if m != mover)
+    moves = []
+    for entry in layout:
+        if (placement or {}).get(entry["filesystem"]) != mover:
+            continue
+        if not others:
+            raise AnsibleFilterError(
+                "shares_off: no other ready data mover to take %s off %s (ready: %s)"
+                % (entry["filesystem"], mover, ", ".join(sorted(ready or [])) or "none"))
+        target = entry["mover"] if entry["mover"] in others else others[0]
+        moves.append(dict(entry, mover=target))
+    return moves
+
+
+def shares_misplaced(layout, placement, ready):
+    """The layout entries not on their planned mover (or on none) whose planned mover is ready."""
+    return [entry for entry in layout
+            if entry["mover"] in (ready or []) and (placement or {}).get(entry["filesystem"]) != entry["mover"]]
+
+
+
+def movers_by_load(movers, placement):
+    """The movers ordered by how many file systems ``placement`` puts on each, fewest first, then by name."""
+    load = {}
+    for mover in (placement or {}).values():
+        load[mover] = load.get(mover, 0) + 1
+    return sorted(movers or [], key=lambda mover: (load.get(mover, 0), mover))
+
+
 class FilterModule:
     """Filters of the maintenance window."""
 
     def filters(self):
-        return {"host_values": host_values, "share_mount": share_mount, "off_plan": off_plan}
+        return {"host_values": host_values, "share_mount": share_mount, "off_plan": off_plan,
+                "shares_off": shares_off, "shares_misplaced": shares_misplaced, "movers_by_load": movers_by_load}

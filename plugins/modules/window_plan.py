@@ -45,6 +45,14 @@ options:
       - Check the phases that the playbook marks against the plan.
     type: bool
     default: true
+  other_order_phases:
+    description:
+      - Phases that the playbook marks only in blocks of another order, which this plan does not run (a playbook
+        with two orders, each with its plan file, such as the window's offline and online orders). They pass
+        the O(check_markers) check; any other phase the plan does not have still fails it.
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.conn

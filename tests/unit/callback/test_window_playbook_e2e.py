@@ -381,6 +381,7 @@ MARKED = textwrap.dedent("""\
           mailops.window.window_plan:
             time_scale: 0.01
             check_markers: %(check)s
+            other_order_phases: %(other)s
 
         - name: A phase of the plan
           vars:
@@ -425,12 +426,14 @@ def marked_runs(tmp_path_factory):
                                         % sys.executable)
     write_config(root)
     (root / "more.yml").write_text(MORE)
-    (root / "checked.yml").write_text(MARKED % {"check": "true"})
-    (root / "unchecked.yml").write_text(MARKED % {"check": "false"})
+    (root / "checked.yml").write_text(MARKED % {"check": "true", "other": "[]"})
+    (root / "other.yml").write_text(MARKED % {"check": "true", "other": "[upgrade_everything]"})
+    (root / "unchecked.yml").write_text(MARKED % {"check": "false", "other": "[]"})
     checked = run_playbook(root, "checked.yml")
     reports_after_checked = (root / "reports").exists()
+    other = run_playbook(root, "other.yml")
     unchecked = run_playbook(root, "unchecked.yml")
-    return {"root": root, "checked": checked, "unchecked": unchecked,
+    return {"root": root, "checked": checked, "other": other, "unchecked": unchecked,
             "reports_after_checked": reports_after_checked}
 
 
@@ -453,6 +456,16 @@ def test_the_plan_refuses_a_playbook_that_marks_unknown_phases(marked_runs):
     assert "TASK [Stop]" not in proc.stdout
     assert not marked_runs["reports_after_checked"]
     assert "window report:" not in proc.stdout
+
+
+def test_a_phase_of_another_order_passes_the_check_and_no_other(marked_runs):
+    proc = marked_runs["other"]
+    output = flat(proc.stdout + proc.stderr)
+    assert proc.returncode == 2, output
+    templated = [text.strip() for text in MARKED.splitlines()].index("- name: A phase that is only known when the task runs") + 1
+    assert ("window_plan: the playbook marks phase \"{{ 'test_' ~ 'mail' }}\" (other.yml line %d), phase "
+            "'mount_everything' (more.yml line 1), which the plan rehearsal does not have" % templated) in output
+    assert "upgrade_everything" not in output
 
 
 def test_without_the_check_a_block_of_an_unknown_phase_is_warned_and_the_window_phase_fails(marked_runs):
