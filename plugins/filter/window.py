@@ -79,7 +79,6 @@ def shares_misplaced(layout, placement, ready):
             if entry["mover"] in (ready or []) and (placement or {}).get(entry["filesystem"]) != entry["mover"]]
 
 
-
 def movers_by_load(movers, placement):
     """The movers ordered by how many file systems ``placement`` puts on each, fewest first, then by name."""
     load = {}
