@@ -2,6 +2,7 @@
 # Run every molecule scenario against one shared lab: the `default` scenario brings it up once (or
 # reuses a running one) and tears it down at the end; each scenario resets it in its prepare step.
 # MOLECULE_SCENARIOS="lab window" limits the run; MAILOPS_LAB_KEEP=1 keeps the lab up afterwards.
+# The output ends with each scenario's seconds, longest first (tests/molecule_times.py).
 # The suite runs on ansible-core 2.19 (.venv); window_current runs the window with .venv-2.21's ansible-playbook
 # (ansible-core 2.21) and is left out, saying why, when that venv is missing or broken.
 set -euo pipefail
@@ -28,8 +29,8 @@ if [ -n "${MOLECULE_SCENARIOS:-}" ]; then
   for s in default $MOLECULE_SCENARIOS; do
     if [[ " ${excluded[*]} " != *" $s "* ]]; then args+=(--scenario-name "$s"); fi
   done
-  molecule test "${args[@]}"
+  molecule test "${args[@]}" 2>&1 | python3 tests/molecule_times.py
   exit
 fi
 for s in "${excluded[@]}"; do args+=(--exclude "$s"); done
-molecule test --all "${args[@]}"
+molecule test --all "${args[@]}" 2>&1 | python3 tests/molecule_times.py

@@ -81,14 +81,21 @@ def tls_context(validate_certs=True):
     return context
 
 
+# The first wait of a poll: a message usually arrives within a fraction of a second; waiting a whole
+# poll interval before the second look would cost that interval on every check.
+FIRST_WAIT = 0.25
+
+
 def poll(check, timeout, interval, clock=time.monotonic, sleep=time.sleep):
     """Call ``check`` until it returns something true or ``timeout`` seconds have passed.
 
-    Always calls it at least once. Returns ``(result, attempts)``; result is the last
+    Always calls it at least once. The waits between calls start at ``FIRST_WAIT`` (or ``interval`` when
+    that is shorter) and double up to ``interval``. Returns ``(result, attempts)``; result is the last
     (false) value on timeout.
     """
     deadline = clock() + max(0.0, timeout)
     attempts = 0
+    wait = min(FIRST_WAIT, interval)
     while True:
         attempts += 1
         result = check()
@@ -97,7 +104,8 @@ def poll(check, timeout, interval, clock=time.monotonic, sleep=time.sleep):
         remaining = deadline - clock()
         if remaining <= 0:
             return result, attempts
-        sleep(min(interval, remaining))
+        sleep(min(wait, remaining))
+        wait = min(wait * 2, interval)
 
 
 def build_message(sender, recipient, subject, body, token, subtype="plain", extra_headers=None):
