@@ -116,7 +116,9 @@ options:
     type: float
     default: 60
   poll_interval:
-    description: The longest wait, in seconds, between two looks at the inbox while waiting. The first wait is a quarter of a second (or this, when shorter); each wait then doubles up to this.
+    description:
+      - The longest wait, in seconds, between two looks at the inbox while waiting.
+      - The first wait is a quarter of a second (or this, when shorter); each wait then doubles up to this.
     type: float
     default: 2
   connect_timeout:
